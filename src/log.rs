@@ -1,0 +1,118 @@
+//! The access log: one line per request, written through a logger the program passes in.
+//!
+//! The library never prints. The `server` binary passes [`StderrLog`]; tests pass their own
+//! [`AccessLog`] to see what was logged, or [`NoLog`].
+
+use std::fmt;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// One finished exchange, as the access log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The client's address and port.
+    pub peer: SocketAddr,
+    /// When the response was finished.
+    pub time: SystemTime,
+    /// The request line as received (possibly invalid), or `None` if none arrived.
+    pub request_line: Option<String>,
+    /// The status sent, or `None` if the connection was closed without a response.
+    pub status: Option<u16>,
+    /// Bytes written to the client, head and body.
+    pub bytes_sent: u64,
+}
+
+impl fmt::Display for LogEntry {
+    /// `127.0.0.1:50000 [Tue, 24 Nov 2026 10:00:00 GMT] "GET / HTTP/1.1" 200 1234`, close to
+    /// the Common Log Format. The request line comes from the client, so control characters,
+    /// quotes and backslashes in it are escaped: a crafted request cannot forge log lines.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let line = self.request_line.as_deref().map(escape_for_log);
+        let status = self.status.map(|s| s.to_string());
+        write!(
+            f,
+            "{} [{}] \"{}\" {} {}",
+            self.peer,
+            http_date(self.time),
+            line.as_deref().unwrap_or("-"),
+            status.as_deref().unwrap_or("-"),
+            self.bytes_sent
+        )
+    }
+}
+
+/// Where access-log entries go.
+pub trait AccessLog: Send + Sync {
+    /// Records one entry. Called from the thread that served the request.
+    fn record(&self, entry: &LogEntry);
+}
+
+/// Writes each entry as one line on standard error.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StderrLog;
+
+impl AccessLog for StderrLog {
+    fn record(&self, entry: &LogEntry) {
+        // One write per line, so lines from different threads never interleave.
+        let line = format!("{entry}\n");
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+}
+
+/// Discards every entry (`--quiet`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoLog;
+
+impl AccessLog for NoLog {
+    fn record(&self, _entry: &LogEntry) {}
+}
+
+/// Escapes control characters, `"` and `\` as `\xNN`, so the text stays on one line.
+pub fn escape_for_log(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || c == '"' || c == '\\' {
+            for b in c.to_string().bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Formats a time as an HTTP date (RFC 9110, 5.6.7), e.g. `Tue, 24 Nov 2026 10:00:00 GMT`.
+/// Returns `None` for times HTTP dates cannot express (before 1970 or after 9999).
+pub fn try_http_date(time: SystemTime) -> Option<String> {
+    let secs = time.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+    // 253402300800 is 10000-01-01T00:00:00Z, the first second httpdate cannot format.
+    (secs < 253_402_300_800).then(|| httpdate::fmt_http_date(time))
+}
+
+fn http_date(time: SystemTime) -> String {
+    try_http_date(time).unwrap_or_else(|| "-".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn control_characters_and_quotes_are_escaped() {
+        assert_eq!(escape_for_log("GET /\r\n\"x\\"), "GET /\\x0d\\x0a\\x22x\\x5c");
+    }
+
+    #[test]
+    fn absurd_times_have_no_http_date() {
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_800);
+        assert_eq!(try_http_date(far), None);
+        let last = far - Duration::from_secs(1);
+        assert_eq!(
+            try_http_date(last).as_deref(),
+            Some("Fri, 31 Dec 9999 23:59:59 GMT")
+        );
+    }
+}

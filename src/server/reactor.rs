@@ -1,0 +1,111 @@
+//! Pool mode: one event loop accepts connections and reads request heads; a fixed pool of
+//! workers writes the responses. Why it is built this way is explained in the
+//! [server module docs](super).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use polling::{Event, Events};
+
+use super::connection::{serve, Connection, Head};
+use super::pool::ThreadPool;
+use super::{accept_ready, at_capacity, refuse, Shared, Ticket};
+
+/// Runs the event loop until a stop, then joins the workers.
+pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()> {
+    let pool = ThreadPool::new(shared.config.threads);
+    let mut waiting: HashMap<usize, Connection> = HashMap::new();
+    let mut next_key = 1;
+    let mut events = Events::new();
+
+    loop {
+        let now = Instant::now();
+        let next_deadline = waiting.values().map(|c| c.deadline).min();
+        let timeout = next_deadline.map(|d| d.saturating_duration_since(now));
+        let Some(accepted) = accept_ready(listener, shared, &mut events, timeout)? else {
+            break;
+        };
+
+        for (stream, peer) in accepted {
+            if at_capacity(shared) {
+                refuse(stream, peer, shared);
+                continue;
+            }
+            let ticket = Ticket::new(shared, &stream);
+            let key = next_key;
+            next_key += 1;
+            // SAFETY: every connection is deleted from the poller before it is dropped
+            // (see `take`), or, at a stop, by the loop at the end of this function.
+            let added = stream.set_nonblocking(true).and_then(|_| unsafe {
+                shared.poller.add(&stream, Event::readable(key))
+            });
+            if added.is_ok() {
+                let timeout = shared.config.timeout;
+                waiting.insert(key, Connection::new(stream, peer, timeout, ticket));
+            }
+        }
+
+        for event in events.iter().filter(|e| e.key != super::LISTENER_KEY) {
+            let Some(connection) = waiting.get_mut(&event.key) else {
+                continue;
+            };
+            match connection.read_head_nonblocking() {
+                None => {
+                    let rearm = Event::readable(event.key);
+                    if shared.poller.modify(&connection.stream, rearm).is_err() {
+                        take(&mut waiting, event.key, shared);
+                    }
+                }
+                Some(head) => {
+                    if let Some(connection) = take(&mut waiting, event.key, shared) {
+                        dispatch(&pool, connection, head, shared);
+                    }
+                }
+            }
+        }
+
+        let now = Instant::now();
+        let expired: Vec<usize> = waiting
+            .iter()
+            .filter(|(_, c)| c.deadline <= now)
+            .map(|(&key, _)| key)
+            .collect();
+        for key in expired {
+            if let Some(connection) = take(&mut waiting, key, shared) {
+                dispatch(&pool, connection, Head::TimedOut, shared);
+            }
+        }
+    }
+
+    for (_, connection) in waiting.drain() {
+        let _ = shared.poller.delete(&connection.stream);
+    }
+    pool.shutdown();
+    Ok(())
+}
+
+/// Removes a connection from the waiting set and from the poller.
+fn take(
+    waiting: &mut HashMap<usize, Connection>,
+    key: usize,
+    shared: &Shared,
+) -> Option<Connection> {
+    let connection = waiting.remove(&key)?;
+    let _ = shared.poller.delete(&connection.stream);
+    Some(connection)
+}
+
+/// Hands a connection with a complete (or hopeless) head to a worker.
+fn dispatch(pool: &ThreadPool, connection: Connection, head: Head, shared: &Arc<Shared>) {
+    if matches!(head, Head::Closed)
+        || (matches!(head, Head::TimedOut) && !connection.has_partial_request())
+    {
+        return; // nothing to answer: dropping the connection closes it
+    }
+    let shared = Arc::clone(shared);
+    // The pool catches a panicking job, so a bug in one request cannot kill a worker.
+    let _ = pool.execute(move || serve(connection, head, &shared));
+}
