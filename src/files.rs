@@ -107,7 +107,9 @@ impl Root {
         if metadata.is_dir() {
             if !wants_directory {
                 let location = format!("/{}/", segments.join("/"));
-                return Ok(Resolved::Redirect(encode_path(&location).replace("//", "/")));
+                return Ok(Resolved::Redirect(
+                    encode_path(&location).replace("//", "/"),
+                ));
             }
             let (path, metadata) = self.inside_root(&path.join(INDEX_FILE))?;
             return regular_file(path, metadata);
@@ -169,7 +171,14 @@ mod tests {
 
     #[test]
     fn dot_dot_and_windows_spellings_are_refused_by_spelling() {
-        for path in ["/..", "/a/../b", "/..\\x", "/a\\b", "/C:/x", "/f.txt::$DATA"] {
+        for path in [
+            "/..",
+            "/a/../b",
+            "/..\\x",
+            "/a\\b",
+            "/C:/x",
+            "/f.txt::$DATA",
+        ] {
             assert_eq!(plain_segments(path), Err(LookupError::Forbidden), "{path}");
         }
     }

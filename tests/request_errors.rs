@@ -45,7 +45,10 @@ fn server(mode: Mode) -> (Site, TestServer) {
 fn a_request_line_without_version_gets_400(mode: Mode) {
     let (_site, server) = server(mode);
     // HTTP/0.9's "GET /" is not served.
-    server.send("GET /\r\n\r\n").assert_status(400).assert_length_matches();
+    server
+        .send("GET /\r\n\r\n")
+        .assert_status(400)
+        .assert_length_matches();
 }
 
 fn malformed_request_lines_get_400(mode: Mode) {
@@ -108,9 +111,13 @@ fn method_names_are_case_sensitive(mode: Mode) {
 
 fn http_1_1_without_host_gets_400(mode: Mode) {
     let (_site, server) = server(mode);
-    server.send("GET /a.txt HTTP/1.1\r\n\r\n").assert_status(400);
+    server
+        .send("GET /a.txt HTTP/1.1\r\n\r\n")
+        .assert_status(400);
     // HTTP/1.0 has no such rule.
-    server.send("GET /a.txt HTTP/1.0\r\n\r\n").assert_status(200);
+    server
+        .send("GET /a.txt HTTP/1.0\r\n\r\n")
+        .assert_status(200);
 }
 
 fn two_host_headers_get_400(mode: Mode) {
@@ -173,7 +180,9 @@ fn a_head_over_64_kib_gets_431(mode: Mode) {
     let (_site, server) = server(mode);
     let value = "v".repeat(MAX_HEAD);
     server
-        .send(format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {value}\r\n\r\n"))
+        .send(format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {value}\r\n\r\n"
+        ))
         .assert_status(431);
 }
 
@@ -216,7 +225,9 @@ fn a_bad_content_length_gets_400(mode: Mode) {
     let (_site, server) = server(mode);
     for value in ["-1", "abc", "1 2", "+5", ""] {
         server
-            .send(format!("GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: {value}\r\n\r\n"))
+            .send(format!(
+                "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: {value}\r\n\r\n"
+            ))
             .assert_status(400);
     }
     server
@@ -275,5 +286,7 @@ fn binary_garbage_gets_400_at_once(mode: Mode) {
 
 fn an_asterisk_target_gets_400_for_get(mode: Mode) {
     let (_site, server) = server(mode);
-    server.send("GET * HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(400);
+    server
+        .send("GET * HTTP/1.1\r\nHost: x\r\n\r\n")
+        .assert_status(400);
 }

@@ -114,9 +114,17 @@ fn head_sends_the_same_headers_without_a_body(mode: Mode) {
         .assert_header("Content-Type", "text/html; charset=utf-8")
         .assert_body("");
     let names = |e: &support::Exchange| -> Vec<String> {
-        e.response().headers.iter().map(|(n, _)| n.clone()).collect()
+        e.response()
+            .headers
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
     };
-    assert_eq!(names(&get), names(&head), "GET and HEAD send the same header names");
+    assert_eq!(
+        names(&get),
+        names(&head),
+        "GET and HEAD send the same header names"
+    );
     server.head("/missing").assert_status(404).assert_body("");
 }
 
@@ -160,20 +168,33 @@ fn an_escaped_space_reaches_the_file(mode: Mode) {
         .get("/file%20with%20space.txt")
         .assert_status(200)
         .assert_body("spaced");
-    server.get("/caf%C3%A9.txt").assert_status(200).assert_body("utf8");
+    server
+        .get("/caf%C3%A9.txt")
+        .assert_status(200)
+        .assert_body("utf8");
     // Decoded once only: %2520 is a literal "%20" in the name, which does not exist.
-    server.get("/file%2520with%2520space.txt").assert_status(404);
+    server
+        .get("/file%2520with%2520space.txt")
+        .assert_status(404);
 }
 
 fn query_and_fragment_are_ignored(mode: Mode) {
     let site = Site::new().file("page.html", "page");
     let server = TestServer::start(site.path(), mode);
-    server.get("/page.html?x=1&y=/../../etc").assert_status(200).assert_body("page");
-    server.get("/page.html#top").assert_status(200).assert_body("page");
+    server
+        .get("/page.html?x=1&y=/../../etc")
+        .assert_status(200)
+        .assert_body("page");
+    server
+        .get("/page.html#top")
+        .assert_status(200)
+        .assert_body("page");
 }
 
 fn absolute_form_targets_are_served(mode: Mode) {
-    let site = Site::new().file("a/b.html", "ab").file("index.html", "home");
+    let site = Site::new()
+        .file("a/b.html", "ab")
+        .file("index.html", "home");
     let server = TestServer::start(site.path(), mode);
     server
         .send("GET http://example.com/a/b.html HTTP/1.1\r\nHost: example.com\r\n\r\n")
@@ -232,10 +253,22 @@ fn the_access_log_records_each_request(mode: Mode) {
     let log = server.log();
     assert_eq!(log.len(), 3, "one access-log line per request: {log:?}");
     let line = log[0].to_string();
-    assert!(line.starts_with("127.0.0.1:"), "client address first: {line}");
-    assert!(line.contains("\"GET /a.txt HTTP/1.1\" 200"), "request line and status: {line}");
-    assert!(line.ends_with(&format!(" {}", ok.raw.len())), "bytes sent last: {line}");
+    assert!(
+        line.starts_with("127.0.0.1:"),
+        "client address first: {line}"
+    );
+    assert!(
+        line.contains("\"GET /a.txt HTTP/1.1\" 200"),
+        "request line and status: {line}"
+    );
+    assert!(
+        line.ends_with(&format!(" {}", ok.raw.len())),
+        "bytes sent last: {line}"
+    );
     assert!(log[1].to_string().contains(" 404 "), "{}", log[1]);
     let bad = log[2].to_string();
-    assert!(bad.contains("\\x01evil\\x22") && bad.contains(" 400 "), "escaped: {bad}");
+    assert!(
+        bad.contains("\\x01evil\\x22") && bad.contains(" 400 "),
+        "escaped: {bad}"
+    );
 }

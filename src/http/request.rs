@@ -211,9 +211,7 @@ impl fmt::Display for RequestError {
             RequestError::MissingHost => "HTTP/1.1 request without Host",
             RequestError::BadHost => "duplicate or invalid Host",
             RequestError::BadContentLength => "invalid Content-Length",
-            RequestError::LengthWithTransferEncoding => {
-                "both Content-Length and Transfer-Encoding"
-            }
+            RequestError::LengthWithTransferEncoding => "both Content-Length and Transfer-Encoding",
             RequestError::BadTransferEncoding => "unsupported Transfer-Encoding",
         };
         f.write_str(text)
@@ -510,7 +508,10 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400),
-            (b"GET / HTTP/1.0\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (
+                b"GET / HTTP/1.0\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                400,
+            ),
             (b"GET / HTTP/1.0\r\nContent-Length: -1\r\n\r\n", 400),
         ];
         for (bytes, status) in cases {
@@ -530,14 +531,21 @@ mod tests {
             parse_request(b"\x16\x03\x01\x02\x00"),
             Err(RequestError::BadRequestLine)
         );
-        assert_eq!(parse_request(b"GET / HTTP/1.1\r\nHo st"), Err(RequestError::BadHeader));
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\nHo st"),
+            Err(RequestError::BadHeader)
+        );
     }
 
     #[test]
     fn prefixes_of_a_valid_head_are_incomplete() {
         let head = b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n";
         for end in 0..head.len() {
-            assert_eq!(parse_request(&head[..end]), Ok(Parse::Incomplete), "prefix {end}");
+            assert_eq!(
+                parse_request(&head[..end]),
+                Ok(Parse::Incomplete),
+                "prefix {end}"
+            );
         }
     }
 
@@ -548,9 +556,18 @@ mod tests {
             parse_request(long_line.as_bytes()),
             Err(RequestError::RequestLineTooLong)
         );
-        let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(MAX_HEADERS + 1));
-        assert_eq!(parse_request(many.as_bytes()), Err(RequestError::HeadTooLarge));
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "X: y\r\n".repeat(MAX_HEADERS + 1)
+        );
+        assert_eq!(
+            parse_request(many.as_bytes()),
+            Err(RequestError::HeadTooLarge)
+        );
         let huge = format!("GET / HTTP/1.1\r\nX: {}", "y".repeat(MAX_HEAD));
-        assert_eq!(parse_request(huge.as_bytes()), Err(RequestError::HeadTooLarge));
+        assert_eq!(
+            parse_request(huge.as_bytes()),
+            Err(RequestError::HeadTooLarge)
+        );
     }
 }

@@ -10,6 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::handler::{respond, Body, Reply};
+use super::send_file::send_file;
 use super::{Shared, Ticket};
 use crate::http::{parse_request, BodyFraming, Parse, Request, RequestError, StatusCode};
 use crate::log::{try_http_date, LogEntry};
@@ -207,9 +208,7 @@ pub(crate) fn send(stream: &mut TcpStream, reply: Reply, server_name: &str) -> u
             Ok(()) => text.len() as u64,
             Err(_) => 0,
         },
-        // On Linux, std's io::copy from a File to a TcpStream uses sendfile/splice: the bytes
-        // go from the page cache to the socket without passing through this process.
-        Body::File(mut file) => io::copy(&mut file, stream).unwrap_or(0),
+        Body::File(mut file, len) => send_file(&mut file, stream, len).unwrap_or(0),
     };
     let _ = stream.flush();
     sent

@@ -25,8 +25,9 @@ pub enum Body {
     Empty,
     /// A short page built in memory, e.g. an error page.
     Text(String),
-    /// An open file, streamed from disk: never read whole into memory.
-    File(File),
+    /// An open file and how many bytes of it to send, streamed from disk: never read whole
+    /// into memory.
+    File(File, u64),
 }
 
 impl Reply {
@@ -77,7 +78,7 @@ fn serve_path(request: &Request, root: &Root) -> Reply {
                 head: ResponseHead::new(StatusCode::Ok)
                     .header("Content-Type", content_type_for(&path))
                     .header("Content-Length", metadata.len().to_string()),
-                body: Body::File(file),
+                body: Body::File(file, metadata.len()),
             },
             Err(_) => Reply::error(StatusCode::NotFound),
         },

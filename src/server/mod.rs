@@ -33,6 +33,7 @@ mod connection;
 pub mod handler;
 pub mod pool;
 mod reactor;
+mod send_file;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -336,7 +337,11 @@ impl Server {
         let Server { listener, shared } = self;
         listener.set_nonblocking(true)?;
         // SAFETY: the listener is removed from the poller below, before it is dropped.
-        unsafe { shared.poller.add(&listener, Event::readable(LISTENER_KEY))? };
+        unsafe {
+            shared
+                .poller
+                .add(&listener, Event::readable(LISTENER_KEY))?
+        };
 
         let stopper = {
             let shared = Arc::clone(&shared);

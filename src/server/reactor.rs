@@ -39,9 +39,9 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
             next_key += 1;
             // SAFETY: every connection is deleted from the poller before it is dropped
             // (see `take`), or, at a stop, by the loop at the end of this function.
-            let added = stream.set_nonblocking(true).and_then(|_| unsafe {
-                shared.poller.add(&stream, Event::readable(key))
-            });
+            let added = stream
+                .set_nonblocking(true)
+                .and_then(|_| unsafe { shared.poller.add(&stream, Event::readable(key)) });
             if added.is_ok() {
                 let timeout = shared.config.timeout;
                 waiting.insert(key, Connection::new(stream, peer, timeout, ticket));

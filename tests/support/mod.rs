@@ -107,7 +107,9 @@ fn make_symlink(target: &Path, link: &Path) -> std::io::Result<()> {
 
 #[cfg(windows)]
 fn make_symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    let resolved = link.parent().map_or(target.to_path_buf(), |p| p.join(target));
+    let resolved = link
+        .parent()
+        .map_or(target.to_path_buf(), |p| p.join(target));
     match resolved.is_dir() {
         true => std::os::windows::fs::symlink_dir(target, link),
         false => std::os::windows::fs::symlink_file(target, link),
@@ -161,8 +163,13 @@ impl TestServer {
     /// Starts the library's server in this process with `config`.
     pub fn start_with(root: &Path, config: Config) -> TestServer {
         let log = Arc::new(MemoryLog::default());
-        let server = Server::bind("127.0.0.1:0", root, config, log.clone() as Arc<dyn AccessLog>)
-            .expect("start a test server");
+        let server = Server::bind(
+            "127.0.0.1:0",
+            root,
+            config,
+            log.clone() as Arc<dyn AccessLog>,
+        )
+        .expect("start a test server");
         let addr = server.local_addr();
         let handle = server.handle();
         let thread = std::thread::spawn(move || server.run());
@@ -325,7 +332,9 @@ impl AccessLog for MemoryLog {
 /// Connects with a bounded read timeout, so a silent server fails the test, not hangs it.
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect_timeout(&addr, PATIENCE).expect("connect to the server");
-    stream.set_read_timeout(Some(PATIENCE)).expect("set a read timeout");
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .expect("set a read timeout");
     stream
 }
 

@@ -1,0 +1,169 @@
+//! Property tests: the parser, the path lookup and the live server against generated input.
+
+mod support;
+
+use std::io::Write;
+use std::net::Shutdown;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use support::{connect, read_to_close, Site, TestServer};
+use weblab::files::{Resolved, Root};
+use weblab::http::{decode_target, parse_request, HttpVersion, Method, Parse};
+use weblab::{Config, Mode};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// (1) Whatever the bytes, the parser returns a request or an error, and never claims
+    /// to have used more bytes than it was given.
+    #[test]
+    fn the_parser_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(Parse::Complete(_, used)) = parse_request(&bytes) {
+            prop_assert!(used <= bytes.len());
+        }
+    }
+
+    /// (1) The same, for input that looks almost like HTTP, which reaches deeper.
+    #[test]
+    fn the_parser_never_panics_on_near_http(text in "(GET|HEAD|get|POST|\\x00)?[ \t]?(/[a-z%.\\\\]{0,8}){0,3}[ ]?(HTTP/1\\.[01]|HTTP/[0-9]\\.[0-9])?(\r?\n([A-Za-z-]{0,6}[ ]?:[ \t]?[ -~\r]{0,8})?){0,4}(\r?\n)?") {
+        let _ = parse_request(text.as_bytes());
+    }
+
+    /// (2) Valid request lines parse back to the same parts, and every strict prefix of a
+    /// valid head is "incomplete", never "invalid".
+    #[test]
+    fn valid_request_heads_round_trip_and_their_prefixes_are_incomplete(
+        method in "GET|HEAD|POST|PUT|DELETE|OPTIONS|[A-Z]{1,10}",
+        target in "/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,40}(\\?[A-Za-z0-9=&]{0,10})?",
+        version in prop_oneof![Just(HttpVersion::Http10), Just(HttpVersion::Http11)],
+        headers in proptest::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,15}", "[!-~]([ -~]{0,20}[!-~])?"), 0..6),
+        crlf in any::<bool>(),
+    ) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let mut head = format!("{method} {target} {}{eol}Host: example.com{eol}", version.as_str());
+        let headers: Vec<_> = headers
+            .into_iter()
+            .filter(|(name, _)| {
+                let name = name.to_ascii_lowercase();
+                name != "host" && name != "content-length" && name != "transfer-encoding"
+            })
+            .collect();
+        for (name, value) in &headers {
+            head.push_str(&format!("{name}: {value}{eol}"));
+        }
+        head.push_str(eol);
+
+        let parsed = parse_request(head.as_bytes());
+        let Ok(Parse::Complete(request, used)) = parsed else {
+            return Err(TestCaseError::fail(format!("{head:?} gave {parsed:?}")));
+        };
+        prop_assert_eq!(used, head.len());
+        prop_assert_eq!(request.method.as_str(), method.as_str());
+        prop_assert_eq!(&request.target, &target);
+        prop_assert_eq!(request.version, version);
+        prop_assert_eq!(request.headers.len(), headers.len() + 1);
+        for (header, (name, value)) in request.headers[1..].iter().zip(&headers) {
+            prop_assert_eq!(&header.name, name);
+            prop_assert_eq!(&header.value, value);
+        }
+        if method == "GET" {
+            prop_assert_eq!(request.method, Method::Get);
+        }
+        for end in 0..head.len() {
+            prop_assert_eq!(parse_request(&head.as_bytes()[..end]), Ok(Parse::Incomplete), "prefix {:?}", &head[..end]);
+        }
+    }
+
+    /// (3) For any path built from dots, escapes, slashes and backslashes, the lookup
+    /// returns something inside the root or refuses.
+    #[test]
+    fn file_lookup_stays_inside_the_root(parts in proptest::collection::vec(
+        prop_oneof![
+            Just(".."), Just("."), Just("/"), Just("\\"), Just("%2e"), Just("%2E"), Just("%2f"),
+            Just("%5c"), Just("%25"), Just("%"), Just("sub"), Just("secret.txt"), Just("index.html"),
+            Just("www"), Just("out"), Just("C:"), Just("%00"), Just("//"),
+        ],
+        0..12,
+    )) {
+        let root = jail();
+        let target = format!("/{}", parts.concat());
+        let Ok(path) = decode_target(&target) else { return Ok(()) };
+        match root.resolve(&path) {
+            Ok(Resolved::File { path, .. }) => {
+                prop_assert!(path.starts_with(root.path()), "{target} resolved to {path:?}");
+                prop_assert_ne!(std::fs::read_to_string(&path).ok(), Some(SECRET.to_string()));
+            }
+            Ok(Resolved::Redirect(location)) => {
+                prop_assert!(location.starts_with('/') && !location.starts_with("//"), "{location}");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+const SECRET: &str = "TOP-SECRET";
+
+/// A served folder `www` beside a secret, with a symlink pointing out (where possible).
+fn jail() -> Root {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    let site = SITE.get_or_init(|| {
+        let site = Site::new()
+            .file("secret.txt", SECRET)
+            .file("www/index.html", "public")
+            .file("www/sub/index.html", "sub");
+        site.symlink("www/out", "..").unwrap_or_else(|| {
+            Site::new()
+                .file("secret.txt", SECRET)
+                .file("www/index.html", "public")
+                .file("www/sub/index.html", "sub")
+        })
+    });
+    Root::new(site.path().join("www")).expect("open the root")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// (4) Over a real socket, any bytes get a well-formed status line or a closed
+    /// connection, and the server keeps serving.
+    #[test]
+    fn arbitrary_bytes_on_the_wire_get_a_status_line_or_a_close(
+        bytes in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            "(GET|HEAD|PUT) [ -~]{0,30} HTTP/1\\.[0-9]\r\n([ -~]{0,30}\r\n){0,3}\r\n".prop_map(String::into_bytes),
+        ]
+    ) {
+        let server = live_server();
+        let mut stream = connect(server.addr());
+        let _ = stream.write_all(&bytes);
+        // Closing our side ends any request that was still incomplete.
+        let _ = stream.shutdown(Shutdown::Write);
+        let raw = read_to_close(&mut stream);
+        if !raw.is_empty() {
+            let text = String::from_utf8_lossy(&raw);
+            let status_line = text.split("\r\n").next().unwrap_or_default();
+            let ok = status_line.len() > 13
+                && status_line.starts_with("HTTP/1.1 ")
+                && status_line.as_bytes()[9..12].iter().all(u8::is_ascii_digit)
+                && status_line.as_bytes()[12] == b' ';
+            prop_assert!(ok, "bad status line {status_line:?} for {bytes:?}");
+            prop_assert!(text.contains("\r\n\r\n"), "no end of head in {text:?}");
+        }
+        server.get("/index.html").assert_status(200);
+    }
+}
+
+fn live_server() -> &'static TestServer {
+    static SERVER: OnceLock<(Site, TestServer)> = OnceLock::new();
+    let (_, server) = SERVER.get_or_init(|| {
+        let site = Site::new().file("index.html", "home");
+        let config = Config {
+            mode: Mode::Pool,
+            ..Config::default()
+        };
+        let server = TestServer::start_with(site.path(), config);
+        (site, server)
+    });
+    server
+}
