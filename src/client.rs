@@ -11,14 +11,14 @@
 //!
 //! The work splits into steps, each of which a test can drive on its own:
 //!
-//! | step                                   | item                                    |
-//! |----------------------------------------|-----------------------------------------|
-//! | build the request bytes                | [`Request::to_bytes`]                   |
-//! | resolve the host, connect with a timeout | [`connect`]                           |
-//! | read the status line and headers       | [`parse_response_head`], [`Response::read_from`] |
-//! | decide where the body ends             | [`body_length`]                         |
-//! | stream the body, undoing chunking      | [`copy_body`], [`copy_chunked`]         |
-//! | all of the above                       | [`send`] then [`Response::copy_body_to`], or [`fetch`] |
+//! | step                                     | item                                        |
+//! |------------------------------------------|---------------------------------------------|
+//! | build the request bytes                  | [`Request::to_bytes`]                       |
+//! | resolve the host, connect with a timeout | [`connect`]                                 |
+//! | read the status line and headers         | [`parse_response_head`], [`Response::read_from`] |
+//! | decide where the body ends               | [`body_length`]                             |
+//! | stream the body, undoing chunking        | [`copy_body`], [`copy_chunked`]             |
+//! | all of the above                         | [`send`] + [`Response::copy_body_to`], or [`fetch`] |
 //!
 //! [`Response::read_from`] works on any [`BufRead`], so tests can feed it
 //! canned bytes without a socket.
@@ -175,7 +175,11 @@ impl<R: BufRead> Response<R> {
             budget = budget.saturating_sub(head.raw.len());
             if !head.is_interim() {
                 let body_length = body_length(method, &head)?;
-                return Ok(Response { head, body_length, reader });
+                return Ok(Response {
+                    head,
+                    body_length,
+                    reader,
+                });
             }
         }
     }
@@ -211,7 +215,10 @@ pub fn connect(req: &Request) -> Result<TcpStream, ClientError> {
         }
     }
     Err(last_error.unwrap_or_else(|| {
-        resolve_error(io::Error::new(io::ErrorKind::NotFound, "no addresses found"))
+        resolve_error(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no addresses found",
+        ))
     }))
 }
 
@@ -248,7 +255,10 @@ mod tests {
 
     #[test]
     fn head_request_uses_the_head_method() {
-        let request = Request { method: Method::Head, ..Request::get("localhost", 8080, "/") };
+        let request = Request {
+            method: Method::Head,
+            ..Request::get("localhost", 8080, "/")
+        };
         assert!(request.to_bytes().starts_with(b"HEAD / HTTP/1.1\r\n"));
     }
 
@@ -260,14 +270,23 @@ mod tests {
 
     #[test]
     fn unsafe_path_bytes_are_percent_encoded() {
-        assert_eq!(Request::get("h", 1, "/a b\r\nc/é").target(), "/a%20b%0D%0Ac/%C3%A9");
+        assert_eq!(
+            Request::get("h", 1, "/a b\r\nc/é").target(),
+            "/a%20b%0D%0Ac/%C3%A9"
+        );
         assert_eq!(Request::get("h", 1, "/a%20b?q=1").target(), "/a%20b?q=1");
     }
 
     #[test]
     fn host_header_leaves_out_port_80() {
-        assert_eq!(Request::get("example.com", 80, "/").host_header(), "example.com");
-        assert_eq!(Request::get("example.com", 8080, "/").host_header(), "example.com:8080");
+        assert_eq!(
+            Request::get("example.com", 80, "/").host_header(),
+            "example.com"
+        );
+        assert_eq!(
+            Request::get("example.com", 8080, "/").host_header(),
+            "example.com:8080"
+        );
     }
 
     #[test]

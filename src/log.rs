@@ -102,7 +102,10 @@ mod tests {
 
     #[test]
     fn control_characters_and_quotes_are_escaped() {
-        assert_eq!(escape_for_log("GET /\r\n\"x\\"), "GET /\\x0d\\x0a\\x22x\\x5c");
+        assert_eq!(
+            escape_for_log("GET /\r\n\"x\\"),
+            "GET /\\x0d\\x0a\\x22x\\x5c"
+        );
     }
 
     #[test]

@@ -1,0 +1,220 @@
+//! The `client` command against scripted fake servers: each plays back one
+//! canned reply from `fixtures/responses/` and closes or keeps the
+//! connection open. Together they cover every way a body can end, and
+//! every way a server can misbehave.
+
+mod client_support;
+
+use std::time::{Duration, Instant};
+
+use client_support::{client, fixture, FakeServer, Then};
+use predicates::prelude::*;
+
+/// A head plus `body`, as the client should print it.
+fn printed(head_of: &str, body: &str) -> Vec<u8> {
+    let reply = fixture(head_of);
+    let head_len = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("fixture has a head")
+        + 4;
+    [&reply[..head_len], body.as_bytes()].concat()
+}
+
+#[test]
+fn chunked_body_is_printed_decoded() {
+    let server = FakeServer::fixture("chunked.http", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .success()
+        .stdout(printed("chunked.http", "Hello, chunked world!\n"));
+}
+
+#[test]
+fn chunked_body_ends_at_the_last_chunk_while_the_connection_stays_open() {
+    let server = FakeServer::fixture("chunked.http", Then::KeepOpen);
+    client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "5"])
+        .assert()
+        .success()
+        .stdout(printed("chunked.http", "Hello, chunked world!\n"));
+}
+
+#[test]
+fn keep_alive_body_ends_after_content_length_bytes() {
+    // The server never closes: a client that waits for EOF would time out.
+    let server = FakeServer::fixture("keep-alive.http", Then::KeepOpen);
+    let started = Instant::now();
+    client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "5"])
+        .assert()
+        .success()
+        .stdout(fixture("keep-alive.http"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn body_without_content_length_runs_until_the_server_closes() {
+    let server = FakeServer::fixture("no-content-length.http", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .success()
+        .stdout(fixture("no-content-length.http"));
+}
+
+#[test]
+fn truncated_body_is_an_error() {
+    let server = FakeServer::fixture("truncated.http", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .code(1)
+        .stdout(fixture("truncated.http"))
+        .stderr("client: body cut short: got 26 of 100 bytes\n");
+}
+
+#[test]
+fn truncated_chunked_body_is_an_error() {
+    let server = FakeServer::fixture("chunked-cut-short.http", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("client: body cut short: "))
+        .stderr(predicate::str::contains("before the last chunk"));
+}
+
+#[test]
+fn garbage_is_not_an_http_response() {
+    let server = FakeServer::fixture("garbage.txt", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("client: not an HTTP response: \"SSH-2.0-OpenSSH_9.6\"\n");
+}
+
+#[test]
+fn garbage_is_rejected_without_waiting_for_the_server_to_close() {
+    let server = FakeServer::fixture("garbage.txt", Then::KeepOpen);
+    client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "5"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("client: not an HTTP response"));
+}
+
+#[test]
+fn server_that_never_answers_makes_the_client_give_up() {
+    let server = FakeServer::silent();
+    let started = Instant::now();
+    client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "1"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("client: timed out waiting for the server\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn server_that_closes_without_answering_is_an_error() {
+    let server = FakeServer::reply(b"", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .code(1)
+        .stderr("client: the server closed the connection without a response\n");
+}
+
+#[test]
+fn interim_100_continue_is_skipped() {
+    let server = FakeServer::fixture("continue.http", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .success()
+        .stdout("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfinal\n");
+}
+
+#[test]
+fn no_content_response_has_no_body_whatever_its_content_length() {
+    let server = FakeServer::fixture("no-content.http", Then::KeepOpen);
+    client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "5"])
+        .assert()
+        .success()
+        .stdout(fixture("no-content.http"));
+}
+
+#[test]
+fn conflicting_content_lengths_are_an_error() {
+    let server = FakeServer::fixture("conflicting-length.http", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .code(1)
+        .stderr("client: invalid or conflicting Content-Length: \"5, 6\"\n");
+}
+
+#[test]
+fn head_over_64_kib_is_an_error() {
+    let filler = "X-Filler: 0123456789abcdef0123456789abcdef0123456789abcdef\r\n".repeat(1200);
+    let reply = format!("HTTP/1.1 200 OK\r\n{filler}\r\n");
+    let server = FakeServer::reply(reply.as_bytes(), Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .code(1)
+        .stderr("client: response header is larger than 64 KiB\n");
+}
+
+#[test]
+fn localhost_is_resolved_by_name() {
+    // localhost may resolve to ::1 first; the client must go on to 127.0.0.1.
+    let server = FakeServer::fixture("keep-alive.http", Then::Close);
+    let port = server.port();
+    client().args(["localhost", &port, "/"]).assert().success();
+    let request = server.received();
+    assert!(
+        request.contains(&format!("Host: localhost:{port}\r\n")),
+        "request sent:\n{request}"
+    );
+}
+
+#[test]
+fn ipv6_server_is_reached_with_a_bracketed_host_header() {
+    let server = match FakeServer::bind("[::1]:0", &fixture("keep-alive.http"), Then::Close) {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("skipping ipv6_server_is_reached_with_a_bracketed_host_header: cannot bind [::1]:0: {err}");
+            return;
+        }
+    };
+    let port = server.port();
+    client()
+        .args(["::1", &port, "/six"])
+        .assert()
+        .success()
+        .stdout(fixture("keep-alive.http"));
+    let request = server.received();
+    assert!(
+        request.starts_with("GET /six HTTP/1.1\r\n"),
+        "request sent:\n{request}"
+    );
+    assert!(
+        request.contains(&format!("Host: [::1]:{port}\r\n")),
+        "request sent:\n{request}"
+    );
+}
