@@ -1,0 +1,224 @@
+//! Proof, by events rather than clocks, that `threaded` and `pool` serve clients at once,
+//! that `single` does not, that slow clients cannot starve the rest, and that the
+//! connection bound and a panicking handler are survived.
+
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use support::{connect, exchange, read_to_close, test_config, Exchange, Site, TestServer};
+use weblab::{Config, Mode};
+
+every_mode!(
+    two_hundred_concurrent_clients_each_get_their_own_file,
+    a_panicking_handler_leaves_the_server_serving
+);
+
+/// Sends half a request, so the server is left waiting for the rest.
+fn half_request(server: &TestServer) -> TcpStream {
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: slow")
+        .expect("send half a request");
+    stream
+}
+
+/// Whether an answer arrives on `stream` within `wait`.
+fn answered_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    stream
+        .set_read_timeout(Some(wait))
+        .expect("set a read timeout");
+    let mut byte = [0];
+    let answered = match stream.read(&mut byte) {
+        Ok(n) => n > 0,
+        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    };
+    stream
+        .set_read_timeout(Some(support::PATIENCE))
+        .expect("set a read timeout");
+    answered
+}
+
+fn site() -> Site {
+    Site::new().file("a.txt", "a")
+}
+
+#[test]
+fn threaded_answers_a_second_client_while_the_first_is_half_sent() {
+    let site = site();
+    let server = TestServer::start(site.path(), Mode::Threaded);
+    let _held = half_request(&server);
+    server.get("/a.txt").assert_status(200).assert_body("a");
+}
+
+#[test]
+fn pool_answers_a_second_client_while_the_first_is_half_sent() {
+    let site = site();
+    let server = TestServer::start(site.path(), Mode::Pool);
+    let _held = half_request(&server);
+    server.get("/a.txt").assert_status(200).assert_body("a");
+}
+
+#[test]
+fn single_answers_the_second_client_only_after_the_first() {
+    let site = site();
+    let server = TestServer::start(site.path(), Mode::Single);
+    let mut first = half_request(&server);
+    let mut second = server.connect();
+    second
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send a request");
+    assert!(
+        !answered_within(&mut second, Duration::from_millis(300)),
+        "single mode answered a second client while the first was still sending"
+    );
+    first
+        .write_all(b"\r\n\r\n")
+        .expect("finish the first request");
+    let first_raw = read_to_close(&mut first);
+    Exchange::new(b"GET /a.txt ...".to_vec(), first_raw).assert_status(200);
+    let second_raw = read_to_close(&mut second);
+    Exchange::new(b"GET /a.txt HTTP/1.1".to_vec(), second_raw).assert_status(200);
+}
+
+/// With default settings, 64 connections that each sent half a request delay a normal
+/// request by less than a second (the slowloris bound).
+fn slow_clients_do_not_starve_others(mode: Mode) {
+    let site = site();
+    let server = TestServer::start(site.path(), mode);
+    let held: Vec<TcpStream> = (0..64).map(|_| half_request(&server)).collect();
+    let started = Instant::now();
+    server.get("/a.txt").assert_status(200).assert_body("a");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "{mode}: a normal request took {took:?} with 64 slow clients connected"
+    );
+    drop(held);
+}
+
+#[test]
+fn sixty_four_slow_clients_do_not_starve_threaded() {
+    slow_clients_do_not_starve_others(Mode::Threaded);
+}
+
+#[test]
+fn sixty_four_slow_clients_do_not_starve_pool() {
+    slow_clients_do_not_starve_others(Mode::Pool);
+}
+
+fn two_hundred_concurrent_clients_each_get_their_own_file(mode: Mode) {
+    const CLIENTS: usize = 200;
+    let site = (0..CLIENTS).fold(Site::new(), |site, i| {
+        site.file(
+            &format!("file-{i}.txt"),
+            format!("contents of file {i}\n").repeat(i + 1),
+        )
+    });
+    let server = TestServer::start(site.path(), mode);
+    let addr = server.addr();
+    let start = Arc::new(Barrier::new(CLIENTS));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                start.wait();
+                let request = format!("GET /file-{i}.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+                (i, exchange(addr, request.as_bytes()))
+            })
+        })
+        .collect();
+    for client in clients {
+        let (i, exchange) = client.join().expect("a client thread panicked");
+        exchange
+            .assert_status(200)
+            .assert_body(format!("contents of file {i}\n").repeat(i + 1));
+    }
+}
+
+fn a_panicking_handler_leaves_the_server_serving(mode: Mode) {
+    let site = site();
+    let config = Config {
+        panic_path: Some("/panic".into()),
+        threads: 1,
+        ..test_config(mode)
+    };
+    let server = TestServer::start_with(site.path(), config);
+    for _ in 0..3 {
+        let _ = server.get("/panic");
+        server.get("/a.txt").assert_status(200).assert_body("a");
+    }
+    let handle = server.handle().clone();
+    server.stop();
+    let open = handle.stats().open_connections.load(Ordering::SeqCst);
+    assert_eq!(open, 0, "every connection is closed, panicked or not");
+}
+
+/// Starts a download of a file too big for the socket buffers and reads only its head:
+/// the server is then busy writing to this connection, which proves it was accepted.
+fn busy_download(server: &TestServer) -> TcpStream {
+    let mut stream = connect(server.addr());
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send a request");
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => panic!("the download's head was cut short: {head:?}"),
+        }
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+fn big_site() -> Site {
+    let site = Site::new().file("a.txt", "a");
+    let file = std::fs::File::create(site.path().join("big.bin")).expect("create big.bin");
+    file.set_len(256 << 20).expect("make big.bin 256 MiB");
+    site
+}
+
+fn past_the_bound_comes_503_and_no_new_thread(mode: Mode) {
+    let site = big_site();
+    let config = Config {
+        max_connections: 2,
+        ..test_config(mode)
+    };
+    let server = TestServer::start_with(site.path(), config);
+    let first = busy_download(&server);
+    let second = busy_download(&server);
+    server
+        .get("/a.txt")
+        .assert_status(503)
+        .assert_header("Connection", "close");
+    let stats = server.handle().stats();
+    assert_eq!(stats.refused.load(Ordering::SeqCst), 1);
+    if mode == Mode::Threaded {
+        assert_eq!(
+            stats.threads_started.load(Ordering::SeqCst),
+            2,
+            "the refused connection must not get a thread"
+        );
+    }
+    drop((first, second));
+}
+
+#[test]
+fn threaded_past_max_connections_gets_503_and_no_new_thread() {
+    past_the_bound_comes_503_and_no_new_thread(Mode::Threaded);
+}
+
+#[test]
+fn pool_past_max_connections_gets_503() {
+    past_the_bound_comes_503_and_no_new_thread(Mode::Pool);
+}
