@@ -218,7 +218,10 @@ impl Ticket {
         let mut tracker = shared.tracker();
         let id = tracker.next_id;
         tracker.next_id += 1;
-        if let Ok(clone) = stream.try_clone() {
+        if tracker.stopping {
+            // Accepted just as a stop began, after the stopper closed the idle ones.
+            let _ = stream.shutdown(Shutdown::Both);
+        } else if let Ok(clone) = stream.try_clone() {
             tracker.open.insert(id, (clone, false));
         }
         Ticket {

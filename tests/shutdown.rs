@@ -1,0 +1,172 @@
+//! Stopping cleanly: a download in flight completes, new connections are refused, every
+//! thread is joined, and the binary exits 0 on SIGTERM.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use support::{connect, Site, TestServer, PATIENCE};
+use weblab::Mode;
+
+every_mode!(a_download_in_flight_completes_after_a_stop);
+
+const BIG: u64 = 64 << 20;
+
+fn big_site() -> Site {
+    let site = Site::new().file("a.txt", "a");
+    let file = std::fs::File::create(site.path().join("big.bin")).expect("create big.bin");
+    file.set_len(BIG).expect("make big.bin 64 MiB");
+    site
+}
+
+/// Sends a GET for the big file and reads the response head: after this the server is
+/// busy sending the body, which does not fit in the socket buffers.
+fn start_download(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = connect(addr);
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send a request");
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => panic!("the head was cut short: {head:?}"),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(head.contains(&format!("Content-Length: {BIG}")), "{head}");
+    stream
+}
+
+/// Reads the rest of the body; returns how many bytes came.
+fn finish_download(mut stream: TcpStream) -> u64 {
+    let mut chunk = vec![0; 1 << 20];
+    let mut total = 0;
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return total,
+            Ok(n) => total += n as u64,
+            Err(e) => panic!("the download failed after {total} bytes: {e}"),
+        }
+    }
+}
+
+fn a_download_in_flight_completes_after_a_stop(mode: Mode) {
+    let site = big_site();
+    let server = TestServer::start(site.path(), mode);
+    let addr = server.addr();
+    let handle = server.handle().clone();
+    let download = start_download(addr);
+
+    // Stop on another thread: `stop` returns only once every server thread is joined.
+    let (stopped, on_stop) = mpsc::channel();
+    let stopper = std::thread::spawn(move || {
+        server.stop();
+        let _ = stopped.send(());
+    });
+    handle.shutdown(); // the stop is under way before the download goes on
+
+    assert_eq!(
+        finish_download(download),
+        BIG,
+        "{mode}: the whole file arrives"
+    );
+    on_stop
+        .recv_timeout(PATIENCE)
+        .expect("the server stops once the download is done");
+    stopper.join().expect("the stopping thread");
+    assert_eq!(handle.stats().open_connections.load(Ordering::SeqCst), 0);
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err(),
+        "{mode}: a stopped server refuses new connections"
+    );
+}
+
+#[test]
+fn a_stop_closes_idle_connections_at_once() {
+    let site = Site::new().file("a.txt", "a");
+    for mode in Mode::ALL {
+        let server = TestServer::start(site.path(), mode);
+        server.get("/a.txt").assert_status(200);
+        // A client that has said nothing would otherwise hold the stop for the full timeout.
+        let mut idle = connect(server.addr());
+        let (stopped, on_stop) = mpsc::channel();
+        std::thread::spawn(move || {
+            server.stop();
+            let _ = stopped.send(());
+        });
+        on_stop
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("{mode}: an idle connection held up the stop"));
+        let mut byte = [0];
+        assert!(
+            matches!(idle.read(&mut byte), Ok(0) | Err(_)),
+            "{mode}: idle connection closed"
+        );
+    }
+}
+
+#[test]
+fn a_stuck_download_is_cut_off_after_the_timeout() {
+    let site = big_site();
+    let config = weblab::Config {
+        timeout: Duration::from_millis(300),
+        ..support::test_config(Mode::Pool)
+    };
+    let server = TestServer::start_with(site.path(), config);
+    // This client never reads: without a bound, the stop would wait for it forever.
+    let _stuck = start_download(server.addr());
+    let (stopped, on_stop) = mpsc::channel();
+    std::thread::spawn(move || {
+        server.stop();
+        let _ = stopped.send(());
+    });
+    on_stop
+        .recv_timeout(PATIENCE)
+        .expect("the stop is bounded by the timeout");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_lets_the_download_finish_and_exits_0() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let site = big_site();
+        let mut server = TestServer::binary(site.path(), &["--quiet"]);
+        let addr = server.addr();
+        let download = start_download(addr);
+        let pid = server.child().id() as libc::pid_t;
+        // SAFETY: kill(2) with a valid signal number on our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "send the signal");
+        assert_eq!(finish_download(download), BIG, "the whole file arrives");
+
+        let mut child = std::mem::replace(server.child(), dummy_child());
+        let (exited, on_exit) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = exited.send(child.wait());
+        });
+        let status = on_exit
+            .recv_timeout(PATIENCE)
+            .expect("the server exits after the signal")
+            .expect("wait for the server");
+        assert_eq!(status.code(), Some(0), "exit status after signal {signal}");
+        assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err());
+    }
+}
+
+/// A finished child process to leave in the TestServer after taking the real one out.
+#[cfg(unix)]
+fn dummy_child() -> std::process::Child {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run server --version");
+    let _ = child.wait();
+    child
+}
