@@ -1,4 +1,33 @@
-//! weblab: a web server, a web client and the tests that grade them.
+//! weblab: a web server, a web client, and the tests that grade them, for learning
+//! socket programming and HTTP.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use weblab::{Config, Server, StderrLog};
+//!
+//! // Serve the current folder on a free port until Ctrl-C.
+//! let server = Server::bind("127.0.0.1:0", ".", Config::default(), Arc::new(StderrLog))?;
+//! println!("listening on http://{}", server.local_addr());
+//! server.run()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # From the assignment to the modules
+//!
+//! | assignment step | where it lives |
+//! |-----------------|----------------|
+//! | Task 1, steps 1–3: create a socket, bind, listen, accept | [`Server::bind`], [`Server::run`] in [`server`] |
+//! | Task 1, step 4: parse the request | [`http::parse_request`], [`http::decode_target`] |
+//! | Task 1, step 5: is the file there? | [`files::Root::resolve`] (and why that is the security boundary) |
+//! | Task 1, steps 6–7: 404 or the file, with header lines | [`server::handler::respond`], [`http::ResponseHead`] |
+//! | Task 1, step 8: close, go back to accepting | `server::connection` (private) |
+//! | Task 2: the client | [`client`] |
+//! | Task 3: a thread per connection | [`Mode::Threaded`] in [`server`] |
+//! | Beyond: a bounded pool that slow clients cannot block | [`Mode::Pool`], [`server::pool::ThreadPool`] |
+//!
+//! The library never prints: the binaries pass an [`AccessLog`] and turn errors into one
+//! line on stderr and an exit code.
+
 pub mod client;
 pub mod files;
 pub mod http;
