@@ -40,6 +40,12 @@ pub enum Resolved {
         /// Its metadata (length, modification time).
         metadata: Metadata,
     },
+    /// A directory named with its trailing slash that has no `index.html`: list it, if
+    /// listings are on, or answer 404.
+    Directory {
+        /// The canonical path of the directory.
+        path: PathBuf,
+    },
     /// A directory named without its trailing slash: redirect to this path, which always
     /// starts with exactly one `/`, so it can never point at another host.
     Redirect(String),
@@ -95,7 +101,8 @@ impl Root {
 
     /// Resolves a decoded request path (see [`crate::http::decode_target`]) inside the root.
     ///
-    /// `/` and any path ending in `/` mean that directory's `index.html`.
+    /// `/` and any path ending in `/` mean that directory's `index.html`, or the directory
+    /// itself if it has none.
     pub fn resolve(&self, request_path: &str) -> Result<Resolved, LookupError> {
         let segments = plain_segments(request_path)?;
         let wants_directory = request_path.ends_with('/');
@@ -111,8 +118,11 @@ impl Root {
                     encode_path(&location).replace("//", "/"),
                 ));
             }
-            let (path, metadata) = self.inside_root(&path.join(INDEX_FILE))?;
-            return regular_file(path, metadata);
+            return match self.inside_root(&path.join(INDEX_FILE)) {
+                Ok((index, metadata)) => regular_file(index, metadata),
+                Err(LookupError::NotFound) => Ok(Resolved::Directory { path }),
+                Err(error) => Err(error),
+            };
         }
         if wants_directory {
             return Err(LookupError::NotFound);

@@ -94,6 +94,9 @@ proptest! {
                 prop_assert!(path.starts_with(root.path()), "{target} resolved to {path:?}");
                 prop_assert_ne!(std::fs::read_to_string(&path).ok(), Some(SECRET.to_string()));
             }
+            Ok(Resolved::Directory { path }) => {
+                prop_assert!(path.starts_with(root.path()), "{target} resolved to {path:?}");
+            }
             Ok(Resolved::Redirect(location)) => {
                 prop_assert!(location.starts_with('/') && !location.starts_with("//"), "{location}");
             }

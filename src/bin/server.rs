@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use weblab::server::handler::Options;
 use weblab::server::{default_threads, ServerError};
 use weblab::{AccessLog, Config, Mode, NoLog, Server, StderrLog};
 
@@ -37,6 +38,15 @@ struct Args {
     /// Connections open at once in threaded and pool modes; more get 503.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+    /// Seconds a kept-alive connection may wait for its next request.
+    #[arg(long, default_value = "5", value_parser = parse_seconds)]
+    keep_alive_timeout: Duration,
+    /// Requests answered on one connection before it is closed.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_requests: u32,
+    /// List the contents of directories that have no index.html.
+    #[arg(long)]
+    list_dirs: bool,
     /// Demo aid: hold each response for this many milliseconds.
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
@@ -66,6 +76,11 @@ fn main() -> ExitCode {
         timeout: args.timeout,
         threads: args.threads.map_or_else(default_threads, |n| n as usize),
         max_connections: args.max_connections as usize,
+        keep_alive_timeout: args.keep_alive_timeout,
+        max_requests: args.max_requests as usize,
+        handler: Options {
+            list_dirs: args.list_dirs,
+        },
         delay: Duration::from_millis(args.delay_ms),
         panic_path: None,
     };

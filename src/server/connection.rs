@@ -1,5 +1,5 @@
-//! One connection: read a request head, send the reply, close (assignment task 1, steps 3
-//! to 8).
+//! One connection: read a request head, send the reply, then close or wait for the next
+//! request (assignment task 1, steps 3 to 8, and persistent connections, RFC 9112 section 9).
 //!
 //! Reading is split from serving, so that the pool mode can read heads without blocking a
 //! worker (see [`super::reactor`]) and hand only complete requests to the workers, while
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::handler::{respond, Body, Reply};
 use super::send_file::send_file;
-use super::{Shared, Ticket};
+use super::{Mode, Shared, Ticket};
 use crate::http::{parse_request, BodyFraming, Parse, Request, RequestError, StatusCode};
 use crate::log::{try_http_date, LogEntry};
 
@@ -31,6 +31,10 @@ pub(crate) struct Connection {
     pub(crate) deadline: Instant,
     /// Its place among the open connections; freed when the connection is dropped.
     ticket: Ticket,
+    /// Requests answered so far on this connection.
+    requests_served: usize,
+    /// A response could not be sent whole: the connection cannot be reused.
+    broken: bool,
 }
 
 /// What reading a request head came to.
@@ -59,7 +63,17 @@ impl Connection {
             buf: Vec::with_capacity(READ_CHUNK),
             deadline: Instant::now() + timeout,
             ticket,
+            requests_served: 0,
+            broken: false,
         }
+    }
+
+    /// Readies a kept-alive connection for its next request, which must arrive within
+    /// `idle` (a pipelined one may already be in the buffer).
+    pub(crate) fn next_request(&mut self, idle: Duration) {
+        self.requests_served += 1;
+        self.deadline = Instant::now() + idle;
+        self.ticket.idle();
     }
 
     /// Whether any part of a request has arrived.
@@ -68,7 +82,7 @@ impl Connection {
     }
 
     /// Parses what has been read so far; `None` means "read more".
-    fn parse(&mut self) -> Option<Head> {
+    pub(crate) fn parse(&mut self) -> Option<Head> {
         match parse_request(&self.buf) {
             Ok(Parse::Complete(request, used)) => {
                 self.buf.drain(..used);
@@ -134,31 +148,40 @@ impl Connection {
     }
 }
 
-/// Serves one head that was read from `connection`: answers it, logs it, and closes.
-pub(crate) fn serve(mut connection: Connection, head: Head, shared: &Shared) {
+/// What happens to a connection after a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Wait for the next request on the same connection (RFC 9112, 9.3).
+    KeepAlive,
+    /// Close it; `clean` is false if the client may still be sending.
+    Close { clean: bool },
+}
+
+/// Answers one head that was read from `connection` and logs it.
+pub(crate) fn serve_one(connection: &mut Connection, head: Head, shared: &Shared) -> Outcome {
     connection.ticket.responding();
     let _ = connection.stream.set_nonblocking(false);
     let _ = connection
         .stream
         .set_write_timeout(Some(shared.config.timeout));
-    let _ = connection.stream.set_nodelay(true);
 
-    let (request_line, reply, clean) = match head {
+    let (request_line, reply, reusable) = match head {
         Head::Request(request) => {
             if shared.config.panic_path.as_deref() == Some(request.target.as_str()) {
                 panic!("test hook: panic while handling {}", request.target);
             }
-            let clean = match request.body {
-                BodyFraming::None => connection.buf.is_empty(),
+            let body_read = match request.body {
+                BodyFraming::None => true,
                 BodyFraming::Length(n) if n <= MAX_DISCARD => connection.discard_body(n),
                 BodyFraming::Length(_) | BodyFraming::Chunked => false,
             };
-            let reply = respond(&request, &shared.root);
-            (Some(request.request_line()), Some(reply), clean)
+            let reply = respond(&request, &shared.root, shared.config.handler);
+            let reusable = body_read && request.wants_keep_alive();
+            (Some(request.request_line()), Some(reply), reusable)
         }
         Head::Invalid(error) => (
             connection.first_line(),
-            Some(Reply::error(error.status())),
+            Some(Reply::for_bad_request(error)),
             false,
         ),
         Head::TimedOut if connection.has_partial_request() => (
@@ -166,9 +189,13 @@ pub(crate) fn serve(mut connection: Connection, head: Head, shared: &Shared) {
             Some(Reply::error(StatusCode::RequestTimeout)),
             false,
         ),
-        Head::TimedOut | Head::Closed => (None, None, true),
+        Head::TimedOut | Head::Closed => return Outcome::Close { clean: true },
     };
 
+    let keep_alive = reusable
+        && shared.config.mode != Mode::Single
+        && connection.requests_served + 1 < shared.config.max_requests
+        && !shared.is_stopping();
     let mut bytes_sent = 0;
     let mut status = None;
     if let Some(reply) = reply {
@@ -176,49 +203,79 @@ pub(crate) fn serve(mut connection: Connection, head: Head, shared: &Shared) {
         if !shared.config.delay.is_zero() {
             std::thread::sleep(shared.config.delay);
         }
-        bytes_sent = send(&mut connection.stream, reply, &shared.server_name);
+        let keep_alive = keep_alive.then_some(shared.config.keep_alive_timeout);
+        match send(
+            &mut connection.stream,
+            reply,
+            &shared.server_name,
+            keep_alive,
+        ) {
+            Ok(sent) => bytes_sent = sent,
+            Err(sent) => {
+                bytes_sent = sent;
+                connection.broken = true;
+            }
+        }
     }
-    if status.is_some() || request_line.is_some() {
-        shared.log.record(&LogEntry {
-            peer: connection.peer,
-            time: SystemTime::now(),
-            request_line,
-            status,
-            bytes_sent,
-        });
+    shared.log.record(&LogEntry {
+        peer: connection.peer,
+        time: SystemTime::now(),
+        request_line,
+        status,
+        bytes_sent,
+    });
+    match keep_alive && !connection.broken {
+        true => Outcome::KeepAlive,
+        false => Outcome::Close {
+            clean: reusable && connection.buf.is_empty(),
+        },
     }
-    close(connection, clean);
 }
 
-/// Sends a reply with the headers every response carries, and returns the bytes written.
-pub(crate) fn send(stream: &mut TcpStream, reply: Reply, server_name: &str) -> u64 {
+/// Sends a reply with the headers every response carries. `keep_alive` is the idle timeout
+/// if the connection stays open. Returns the bytes written, as an error if sending failed.
+pub(crate) fn send(
+    stream: &mut TcpStream,
+    reply: Reply,
+    server_name: &str,
+    keep_alive: Option<Duration>,
+) -> Result<u64, u64> {
     let mut head = reply.head;
     if let Some(date) = try_http_date(SystemTime::now()) {
         head = head.header("Date", date);
     }
-    head = head
-        .header("Server", server_name)
-        .header("Connection", "close");
-    let Ok(mut sent) = head.write_to(stream).map(|n| n as u64) else {
-        return 0;
+    head = head.header("Server", server_name);
+    head = match keep_alive {
+        Some(idle) => head
+            .header("Connection", "keep-alive")
+            .header("Keep-Alive", format!("timeout={}", idle.as_secs().max(1))),
+        None => head.header("Connection", "close"),
     };
-    sent += match reply.body {
-        Body::Empty => 0,
-        Body::Text(text) => match stream.write_all(text.as_bytes()) {
-            Ok(()) => text.len() as u64,
-            Err(_) => 0,
+    let sent = head.write_to(stream).map_err(|_| 0u64)? as u64;
+    let body = match reply.body {
+        Body::Empty => Ok(0),
+        Body::Text(text) => stream.write_all(text.as_bytes()).map(|_| text.len() as u64),
+        Body::File(mut file, len) => match send_file(&mut file, stream, len) {
+            Ok(n) if n == len => Ok(n),
+            // A file that shrank while being sent leaves the response short: close.
+            Ok(n) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{n} of {len}"),
+            )),
+            Err(e) => Err(e),
         },
-        Body::File(mut file, len) => send_file(&mut file, stream, len).unwrap_or(0),
     };
-    let _ = stream.flush();
-    sent
+    match body {
+        Ok(n) => Ok(sent + n),
+        Err(_) => Err(sent),
+    }
 }
 
 /// Closes the connection. When the client may still be sending (an error cut its request
 /// short, or a body was left unread), closing at once would make the kernel answer with a
 /// reset, which can destroy the response before the client reads it. So the server first
 /// stops writing, then reads and drops what is still coming, for a bounded time.
-fn close(connection: Connection, clean: bool) {
+pub(crate) fn close(connection: Connection, clean: bool) {
     let stream = connection.stream;
     if clean {
         return;

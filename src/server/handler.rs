@@ -2,11 +2,15 @@
 //! sight: a request and a root go in, a [`Reply`] comes out. That keeps every rule of the
 //! file server testable on its own.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
+use std::io::{Seek, SeekFrom};
+use std::path::Path;
 
 use crate::files::{LookupError, Resolved, Root};
-use crate::http::{content_type_for, decode_target, error_page, Method, Request};
-use crate::http::{ResponseHead, StatusCode};
+use crate::http::{answer_range, content_type_for, decode_target, encode_path, error_page};
+use crate::http::{escape_html, Method, RangeAnswer, Request, ResponseHead, StatusCode};
+use crate::http::{RequestError, Validators};
+use crate::log::try_http_date;
 
 /// What to send back: a head, and the body to follow it.
 #[derive(Debug)]
@@ -21,13 +25,20 @@ pub struct Reply {
 /// A reply's body.
 #[derive(Debug)]
 pub enum Body {
-    /// Nothing follows the head (HEAD requests, redirects sent to HEAD, 304).
+    /// Nothing follows the head (HEAD requests, 304).
     Empty,
-    /// A short page built in memory, e.g. an error page.
+    /// A short page built in memory, e.g. an error page or a directory listing.
     Text(String),
-    /// An open file and how many bytes of it to send, streamed from disk: never read whole
-    /// into memory.
+    /// An open file, positioned where sending starts, and how many bytes to send. Streamed
+    /// from disk: never read whole into memory.
     File(File, u64),
+}
+
+/// Options that change what the handler answers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// List the contents of directories that have no `index.html` (`--list-dirs`).
+    pub list_dirs: bool,
 }
 
 impl Reply {
@@ -46,6 +57,11 @@ impl Reply {
         }
     }
 
+    /// The reply to a request that could not be parsed.
+    pub fn for_bad_request(error: RequestError) -> Reply {
+        Reply::error(error.status())
+    }
+
     /// Drops the body but keeps every header, as a response to HEAD must (RFC 9110, 9.3.2).
     pub fn without_body(self) -> Reply {
         Reply {
@@ -56,9 +72,9 @@ impl Reply {
 }
 
 /// Answers a well-formed request by looking its path up under `root`.
-pub fn respond(request: &Request, root: &Root) -> Reply {
+pub fn respond(request: &Request, root: &Root, options: Options) -> Reply {
     let reply = match request.method {
-        Method::Get | Method::Head => serve_path(request, root),
+        Method::Get | Method::Head => serve_path(request, root, options),
         ref other if other.is_standard() => Reply::error(StatusCode::MethodNotAllowed),
         _ => Reply::error(StatusCode::NotImplemented),
     };
@@ -68,20 +84,17 @@ pub fn respond(request: &Request, root: &Root) -> Reply {
     }
 }
 
-fn serve_path(request: &Request, root: &Root) -> Reply {
+fn serve_path(request: &Request, root: &Root, options: Options) -> Reply {
     let Ok(path) = decode_target(&request.target) else {
         return Reply::error(StatusCode::BadRequest);
     };
     match root.resolve(&path) {
         Ok(Resolved::File { path, metadata }) => match File::open(&path) {
-            Ok(file) => Reply {
-                head: ResponseHead::new(StatusCode::Ok)
-                    .header("Content-Type", content_type_for(&path))
-                    .header("Content-Length", metadata.len().to_string()),
-                body: Body::File(file, metadata.len()),
-            },
+            Ok(file) => serve_file(request, &path, file, &metadata),
             Err(_) => Reply::error(StatusCode::NotFound),
         },
+        Ok(Resolved::Directory { path: dir }) if options.list_dirs => list_directory(&dir, &path),
+        Ok(Resolved::Directory { .. }) => Reply::error(StatusCode::NotFound),
         Ok(Resolved::Redirect(location)) => {
             let mut reply = Reply::error(StatusCode::MovedPermanently);
             reply.head = reply.head.header("Location", location);
@@ -90,5 +103,99 @@ fn serve_path(request: &Request, root: &Root) -> Reply {
         Err(error @ (LookupError::NotFound | LookupError::Forbidden)) => {
             Reply::error(error.status())
         }
+    }
+}
+
+/// A file: 200, or 304 if the client's copy is current, or 206/416 for a byte range.
+fn serve_file(request: &Request, path: &Path, mut file: File, metadata: &Metadata) -> Reply {
+    let len = metadata.len();
+    let validators = Validators::new(len, metadata.modified().ok());
+    let mut head = ResponseHead::new(StatusCode::Ok).header("ETag", validators.etag.clone());
+    if let Some(date) = validators.last_modified.and_then(try_http_date) {
+        head = head.header("Last-Modified", date);
+    }
+
+    let not_modified = validators.not_modified(
+        request.header("If-None-Match"),
+        request.header("If-Modified-Since"),
+    );
+    if not_modified {
+        head.status = StatusCode::NotModified;
+        return Reply {
+            head,
+            body: Body::Empty,
+        };
+    }
+
+    head = head
+        .header("Content-Type", content_type_for(path))
+        .header("Accept-Ranges", "bytes");
+    let range = match (&request.method, request.header("Range")) {
+        (Method::Get, Some(range)) if validators.range_allowed(request.header("If-Range")) => {
+            answer_range(range, len)
+        }
+        _ => RangeAnswer::Whole,
+    };
+    match range {
+        RangeAnswer::Whole => Reply {
+            head: head.header("Content-Length", len.to_string()),
+            body: Body::File(file, len),
+        },
+        RangeAnswer::Partial { start, end } if file.seek(SeekFrom::Start(start)).is_ok() => {
+            let count = end - start + 1;
+            head.status = StatusCode::PartialContent;
+            Reply {
+                head: head
+                    .header("Content-Range", format!("bytes {start}-{end}/{len}"))
+                    .header("Content-Length", count.to_string()),
+                body: Body::File(file, count),
+            }
+        }
+        RangeAnswer::Partial { .. } => Reply::error(StatusCode::InternalServerError),
+        RangeAnswer::NotSatisfiable => {
+            let mut reply = Reply::error(StatusCode::RangeNotSatisfiable);
+            reply.head = reply.head.header("Content-Range", format!("bytes */{len}"));
+            reply
+        }
+    }
+}
+
+/// An HTML page listing a directory. Every name is escaped twice over: URL-encoded in the
+/// link and HTML-escaped in the text, so a file called `<script>` is only ever text.
+fn list_directory(dir: &Path, request_path: &str) -> Reply {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Reply::error(StatusCode::NotFound);
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let is_dir = entry.path().is_dir();
+            Some(if is_dir { format!("{name}/") } else { name })
+        })
+        .collect();
+    names.sort();
+
+    let title = escape_html(request_path);
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of {title}</title>\
+         </head>\n<body><h1>Index of {title}</h1>\n<ul>\n"
+    );
+    if request_path != "/" {
+        page.push_str("<li><a href=\"../\">../</a></li>\n");
+    }
+    for name in &names {
+        page.push_str(&format!(
+            "<li><a href=\"{}\">{}</a></li>\n",
+            escape_html(&encode_path(name)),
+            escape_html(name)
+        ));
+    }
+    page.push_str("</ul></body></html>\n");
+    Reply {
+        head: ResponseHead::new(StatusCode::Ok)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Content-Length", page.len().to_string()),
+        body: Body::Text(page),
     }
 }

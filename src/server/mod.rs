@@ -51,7 +51,7 @@ use polling::{Event, Events, Poller};
 use crate::files::Root;
 use crate::http::StatusCode;
 use crate::log::{AccessLog, LogEntry};
-use connection::{send, serve, Connection};
+use connection::{close, send, serve_one, Connection, Outcome};
 use handler::Reply;
 
 /// The poller key of the listening socket; connections get keys from 1 up.
@@ -110,6 +110,13 @@ pub struct Config {
     pub threads: usize,
     /// Connections served or waiting at once in threaded and pool modes; past it, 503.
     pub max_connections: usize,
+    /// How long a kept-alive connection may wait for its next request (threaded and pool
+    /// modes; `single` closes after every response).
+    pub keep_alive_timeout: Duration,
+    /// The most requests answered on one connection before it is closed.
+    pub max_requests: usize,
+    /// What the handler answers: directory listings on or off.
+    pub handler: handler::Options,
     /// Demo aid: hold every response this long, to make the modes' difference visible.
     pub delay: Duration,
     /// Test hook: a request for exactly this target makes the handler panic.
@@ -123,6 +130,9 @@ impl Default for Config {
             timeout: Duration::from_secs(10),
             threads: default_threads(),
             max_connections: 1024,
+            keep_alive_timeout: Duration::from_secs(5),
+            max_requests: 1000,
+            handler: handler::Options::default(),
             delay: Duration::ZERO,
             panic_path: None,
         }
@@ -184,6 +194,8 @@ struct Shared {
     stats: Stats,
     tracker: Mutex<Tracker>,
     tracker_changed: Condvar,
+    /// Pool mode: kept-alive connections that workers hand back to the event loop.
+    returned: Mutex<Vec<Connection>>,
 }
 
 /// The open connections, so that a stop can close them.
@@ -232,9 +244,19 @@ impl Ticket {
 
     /// Marks the connection as sending a response: a stop lets it finish.
     pub(crate) fn responding(&self) {
+        self.set_responding(true);
+    }
+
+    /// Marks the connection as waiting for a request: a stop closes it at once.
+    pub(crate) fn idle(&self) {
+        self.set_responding(false);
+    }
+
+    fn set_responding(&self, responding: bool) {
         if let Some(entry) = self.shared.tracker().open.get_mut(&self.id) {
-            entry.1 = true;
+            entry.1 = responding;
         }
+        self.shared.tracker_changed.notify_all();
     }
 }
 
@@ -314,6 +336,7 @@ impl Server {
             stats: Stats::default(),
             tracker: Mutex::new(Tracker::default()),
             tracker_changed: Condvar::new(),
+            returned: Mutex::new(Vec::new()),
         };
         Ok(Server {
             listener,
@@ -426,16 +449,22 @@ fn accept_ready(
     Ok(Some(accepted))
 }
 
-/// Reads one request with blocking calls and serves it: the whole life of a connection in
-/// `single` and `threaded` modes.
+/// Reads requests with blocking calls and serves them until the connection closes: the
+/// whole life of a connection in `single` and `threaded` modes.
 fn serve_blocking(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     // On macOS, BSD and Windows an accepted socket inherits the listener's non-blocking
     // flag; on Linux it does not. Set it explicitly so every platform behaves alike.
     let _ = stream.set_nonblocking(false);
+    let _ = stream.set_nodelay(true);
     let ticket = Ticket::new(shared, &stream);
     let mut connection = Connection::new(stream, peer, shared.config.timeout, ticket);
-    let head = connection.read_head_blocking();
-    serve(connection, head, shared);
+    loop {
+        let head = connection.read_head_blocking();
+        match serve_one(&mut connection, head, shared) {
+            Outcome::KeepAlive => connection.next_request(shared.config.keep_alive_timeout),
+            Outcome::Close { clean } => return close(connection, clean),
+        }
+    }
 }
 
 fn run_single(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()> {
@@ -490,7 +519,7 @@ fn refuse(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     reply.head = reply.head.header("Retry-After", "1");
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-    let bytes_sent = send(&mut stream, reply, &shared.server_name);
+    let bytes_sent = send(&mut stream, reply, &shared.server_name, None).unwrap_or_else(|n| n);
     // Read what the client already sent, without waiting, so closing does not reset.
     let _ = stream.shutdown(Shutdown::Write);
     let _ = stream.set_nonblocking(true);

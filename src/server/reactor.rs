@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use polling::{Event, Events};
 
-use super::connection::{serve, Connection, Head};
+use super::connection::{close, serve_one, Connection, Head, Outcome};
 use super::pool::ThreadPool;
 use super::{accept_ready, at_capacity, refuse, Shared, Ticket};
 
@@ -28,6 +28,28 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
         let Some(accepted) = accept_ready(listener, shared, &mut events, timeout)? else {
             break;
         };
+
+        // Kept-alive connections come back from the workers to wait for their next request.
+        let returned = std::mem::take(
+            &mut *shared
+                .returned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for connection in returned {
+            let key = next_key;
+            next_key += 1;
+            // SAFETY: as below, deleted from the poller before it is dropped.
+            let added = connection
+                .stream
+                .set_nonblocking(true)
+                .and_then(|_| unsafe {
+                    shared.poller.add(&connection.stream, Event::readable(key))
+                });
+            if added.is_ok() {
+                waiting.insert(key, connection);
+            }
+        }
 
         for (stream, peer) in accepted {
             if at_capacity(shared) {
@@ -84,6 +106,14 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
         let _ = shared.poller.delete(&connection.stream);
     }
     pool.shutdown();
+    // Workers are joined: nothing more can be handed back. Close what was.
+    let returned = std::mem::take(
+        &mut *shared
+            .returned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
+    drop(returned);
     Ok(())
 }
 
@@ -107,5 +137,30 @@ fn dispatch(pool: &ThreadPool, connection: Connection, head: Head, shared: &Arc<
     }
     let shared = Arc::clone(shared);
     // The pool catches a panicking job, so a bug in one request cannot kill a worker.
-    let _ = pool.execute(move || serve(connection, head, &shared));
+    let _ = pool.execute(move || work(connection, head, &shared));
+}
+
+/// A worker's job: answer the request, and any pipelined ones already read, then close
+/// the connection or hand it back to the event loop to wait for the next request.
+fn work(mut connection: Connection, mut head: Head, shared: &Shared) {
+    loop {
+        match serve_one(&mut connection, head, shared) {
+            Outcome::Close { clean } => return close(connection, clean),
+            Outcome::KeepAlive => connection.next_request(shared.config.keep_alive_timeout),
+        }
+        match connection.parse() {
+            Some(next) => head = next,
+            None => break,
+        }
+    }
+    let mut returned = shared
+        .returned
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if shared.is_stopping() {
+        return; // dropping the connection closes it
+    }
+    returned.push(connection);
+    drop(returned);
+    let _ = shared.poller.notify();
 }

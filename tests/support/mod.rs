@@ -239,7 +239,15 @@ impl TestServer {
         }
     }
 
-    /// The access log of an in-process server.
+    /// Stops an in-process server and returns its whole access log. (Reading the log while
+    /// the server runs could miss the last line: a response reaches the client before the
+    /// server has finished logging it.)
+    pub fn stop_and_read_log(mut self) -> Vec<LogEntry> {
+        self.stop_now();
+        self.log()
+    }
+
+    /// The access log of an in-process server, so far.
     pub fn log(&self) -> Vec<LogEntry> {
         match &self.running {
             Running::InProcess { log, .. } => log.entries(),
@@ -338,13 +346,92 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
-/// Sends `request` on a new connection and reads until the server closes it.
+/// Sends `request` on a new connection and reads one whole response: up to the end of its
+/// `Content-Length`, or until the server closes when the response has no length.
 pub fn exchange(addr: SocketAddr, request: &[u8]) -> Exchange {
     let mut stream = connect(addr);
     // The server may answer and close before reading all of a bad request; that is fine.
     let _ = stream.write_all(request);
-    let raw = read_to_close(&mut stream);
+    let raw = read_response(&mut stream, request.starts_with(b"HEAD "));
     Exchange::new(request.to_vec(), raw)
+}
+
+/// Reads one response from `stream` as a client would (RFC 9112, 6.3): the head, then
+/// `Content-Length` bytes, nothing for HEAD, 1xx, 204 and 304, or else everything until
+/// the server closes. Stops early if the server closes or [`PATIENCE`] runs out.
+pub fn read_response(stream: &mut TcpStream, to_head: bool) -> Vec<u8> {
+    let mut raw = Vec::new();
+    let started = Instant::now();
+    let mut chunk = [0; 64 * 1024];
+    while started.elapsed() < PATIENCE {
+        if let Some(wanted) = response_length(&raw, to_head) {
+            if raw.len() >= wanted {
+                break;
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+        }
+    }
+    raw
+}
+
+/// Reads responses one after another from a persistent connection, keeping any bytes of
+/// the next response that arrive with the current one (pipelining).
+pub struct ResponseReader {
+    stream: TcpStream,
+    pending: Vec<u8>,
+}
+
+impl ResponseReader {
+    pub fn new(stream: TcpStream) -> ResponseReader {
+        ResponseReader {
+            stream,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The connection, to send more requests on.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// The next whole response (see [`read_response`]); `to_head` if it answers a HEAD.
+    pub fn next_response(&mut self, to_head: bool) -> Vec<u8> {
+        let started = Instant::now();
+        let mut chunk = [0; 64 * 1024];
+        while started.elapsed() < PATIENCE {
+            if let Some(wanted) = response_length(&self.pending, to_head) {
+                if self.pending.len() >= wanted {
+                    let rest = self.pending.split_off(wanted);
+                    return std::mem::replace(&mut self.pending, rest);
+                }
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+            }
+        }
+        std::mem::take(&mut self.pending)
+    }
+}
+
+/// The total length of the response at the start of `raw`, once its head is there and it
+/// says how long it is.
+fn response_length(raw: &[u8], to_head: bool) -> Option<usize> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&raw[..end]);
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    if to_head || status < 200 || status == 204 || status == 304 {
+        return Some(end);
+    }
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
+    })?;
+    Some(end + length)
 }
 
 /// Reads until the peer closes, a reset, or [`PATIENCE`] runs out.

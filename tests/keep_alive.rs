@@ -1,0 +1,244 @@
+//! Persistent connections (RFC 9112, 9.3): HTTP/1.1 keeps the connection open unless the
+//! client says `close`, HTTP/1.0 only with `keep-alive`; pipelined requests are answered in
+//! order; idle connections are closed after a while and never hold a worker.
+
+mod support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use support::{
+    read_response, read_to_close, test_config, Exchange, ResponseReader, Site, TestServer, PATIENCE,
+};
+use weblab::{Config, Mode};
+
+const PERSISTENT: [Mode; 2] = [Mode::Threaded, Mode::Pool];
+
+fn site() -> Site {
+    Site::new().file("a.txt", "aaa").file("b.txt", "bb")
+}
+
+/// Sends `request` on an open connection and reads one response.
+fn ask(stream: &mut TcpStream, request: &str) -> Exchange {
+    stream
+        .write_all(request.as_bytes())
+        .expect("send a request");
+    let raw = read_response(stream, request.starts_with("HEAD "));
+    Exchange::new(request.as_bytes().to_vec(), raw)
+}
+
+fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")
+}
+
+#[track_caller]
+fn assert_closed(stream: &mut TcpStream, what: &str) {
+    let rest = read_to_close(stream);
+    assert!(rest.is_empty(), "{what}: expected a close, got {rest:?}");
+}
+
+#[test]
+fn http_1_1_connections_stay_open_for_more_requests() {
+    for mode in PERSISTENT {
+        let site = site();
+        let server = TestServer::start(site.path(), mode);
+        let mut stream = server.connect();
+        ask(&mut stream, &get("/a.txt"))
+            .assert_status(200)
+            .assert_header("Connection", "keep-alive")
+            .assert_body("aaa");
+        ask(&mut stream, &get("/b.txt"))
+            .assert_status(200)
+            .assert_body("bb");
+        ask(&mut stream, &get("/missing")).assert_status(404);
+        ask(&mut stream, "HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .assert_status(200)
+            .assert_body("");
+        ask(&mut stream, &get("/a.txt")).assert_body("aaa");
+    }
+}
+
+#[test]
+fn single_mode_closes_after_every_response() {
+    let site = site();
+    let server = TestServer::start(site.path(), Mode::Single);
+    let mut stream = server.connect();
+    ask(&mut stream, &get("/a.txt"))
+        .assert_status(200)
+        .assert_header("Connection", "close");
+    assert_closed(&mut stream, "single mode after a response");
+}
+
+#[test]
+fn http_1_0_stays_open_only_when_it_asks_for_keep_alive() {
+    for mode in PERSISTENT {
+        let site = site();
+        let server = TestServer::start(site.path(), mode);
+        let mut plain = server.connect();
+        ask(&mut plain, "GET /a.txt HTTP/1.0\r\n\r\n")
+            .assert_status(200)
+            .assert_header("Connection", "close");
+        assert_closed(&mut plain, "HTTP/1.0 without keep-alive");
+
+        let mut kept = server.connect();
+        let request = "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+        ask(&mut kept, request)
+            .assert_status(200)
+            .assert_header("Connection", "keep-alive");
+        ask(&mut kept, request)
+            .assert_status(200)
+            .assert_body("aaa");
+    }
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    for mode in PERSISTENT {
+        let site = site();
+        let server = TestServer::start(site.path(), mode);
+        let mut reader = ResponseReader::new(server.connect());
+        let all = format!(
+            "{}{}HEAD /b.txt HTTP/1.1\r\nHost: x\r\n\r\n{}",
+            get("/a.txt"),
+            get("/missing"),
+            get("/b.txt")
+        );
+        reader
+            .stream()
+            .write_all(all.as_bytes())
+            .expect("send four requests at once");
+        let mut next =
+            |head: bool| Exchange::new(all.clone().into_bytes(), reader.next_response(head));
+        next(false).assert_status(200).assert_body("aaa");
+        next(false).assert_status(404);
+        next(true)
+            .assert_status(200)
+            .assert_header("Content-Length", "2")
+            .assert_body("");
+        next(false).assert_status(200).assert_body("bb");
+    }
+}
+
+#[test]
+fn a_request_body_is_skipped_before_the_next_pipelined_request() {
+    for mode in PERSISTENT {
+        let site = site();
+        let server = TestServer::start(site.path(), mode);
+        let mut reader = ResponseReader::new(server.connect());
+        let both = format!(
+            "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\nGET /b.txt xxx{}",
+            get("/b.txt")
+        );
+        reader.stream().write_all(both.as_bytes()).expect("send");
+        Exchange::new(both.clone().into_bytes(), reader.next_response(false))
+            .assert_status(200)
+            .assert_body("aaa");
+        Exchange::new(both.into_bytes(), reader.next_response(false))
+            .assert_status(200)
+            .assert_body("bb");
+    }
+}
+
+#[test]
+fn connection_close_from_the_client_is_honoured() {
+    for mode in PERSISTENT {
+        let site = site();
+        let server = TestServer::start(site.path(), mode);
+        let mut stream = server.connect();
+        ask(
+            &mut stream,
+            "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .assert_header("Connection", "close");
+        assert_closed(&mut stream, "after Connection: close");
+    }
+}
+
+#[test]
+fn an_idle_connection_is_closed_after_the_keep_alive_timeout() {
+    for mode in PERSISTENT {
+        let site = site();
+        let config = Config {
+            keep_alive_timeout: Duration::from_millis(300),
+            ..test_config(mode)
+        };
+        let server = TestServer::start_with(site.path(), config);
+        let mut stream = server.connect();
+        ask(&mut stream, &get("/a.txt"))
+            .assert_status(200)
+            .assert_header("Keep-Alive", "timeout=1");
+        assert_closed(&mut stream, "an idle kept-alive connection");
+    }
+}
+
+#[test]
+fn the_request_cap_ends_a_connection() {
+    for mode in PERSISTENT {
+        let site = site();
+        let config = Config {
+            max_requests: 3,
+            ..test_config(mode)
+        };
+        let server = TestServer::start_with(site.path(), config);
+        let mut stream = server.connect();
+        ask(&mut stream, &get("/a.txt")).assert_header("Connection", "keep-alive");
+        ask(&mut stream, &get("/a.txt")).assert_header("Connection", "keep-alive");
+        ask(&mut stream, &get("/a.txt")).assert_header("Connection", "close");
+        assert_closed(&mut stream, "after the last allowed request");
+    }
+}
+
+#[test]
+fn errors_close_a_kept_alive_connection() {
+    for mode in PERSISTENT {
+        let site = site();
+        let server = TestServer::start(site.path(), mode);
+        let mut stream = server.connect();
+        ask(&mut stream, &get("/a.txt")).assert_status(200);
+        ask(&mut stream, "GET / HTTP/9.9\r\nHost: x\r\n\r\n")
+            .assert_status(505)
+            .assert_header("Connection", "close");
+        assert_closed(&mut stream, "after a 505");
+    }
+}
+
+#[test]
+fn sixty_four_idle_keep_alive_connections_do_not_starve_pool() {
+    let site = site();
+    let server = TestServer::start(site.path(), Mode::Pool);
+    let idle: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut stream = server.connect();
+            ask(&mut stream, &get("/a.txt")).assert_status(200);
+            stream
+        })
+        .collect();
+    // With 64 connections idle between requests, a 65th client is still answered at once:
+    // no worker sits waiting on an idle connection.
+    let started = Instant::now();
+    server.get("/b.txt").assert_status(200).assert_body("bb");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    drop(idle);
+}
+
+#[test]
+fn a_stop_closes_idle_keep_alive_connections_at_once() {
+    for mode in PERSISTENT {
+        let site = site();
+        let server = TestServer::start(site.path(), mode);
+        let mut stream = server.connect();
+        ask(&mut stream, &get("/a.txt")).assert_status(200);
+        let (stopped, on_stop) = mpsc::channel();
+        std::thread::spawn(move || {
+            server.stop();
+            let _ = stopped.send(());
+        });
+        on_stop
+            .recv_timeout(PATIENCE / 2)
+            .unwrap_or_else(|_| panic!("{mode}: an idle connection held up the stop"));
+        assert_closed(&mut stream, "an idle connection at a stop");
+    }
+}
