@@ -1,4 +1,5 @@
-//! Files are streamed from disk, never read whole into memory.
+//! Files are streamed from disk, never read whole into memory, and on Linux without
+//! passing through the server at all (sendfile).
 
 mod support;
 
@@ -31,6 +32,18 @@ fn fetch_zeros(server: &TestServer, path: &str) -> (String, u64) {
     (String::from_utf8_lossy(&head).into_owned(), total)
 }
 
+/// Read and write system calls a process has made so far, where Linux's /proc tells.
+/// On Linux the server sends files with sendfile(2): the kernel moves the bytes, and the
+/// count stays tiny however big the file.
+fn io_system_calls(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let count = |key: &str| -> Option<u64> {
+        let line = io.lines().find(|l| l.starts_with(key))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some(count("syscr:")? + count("syscw:")?)
+}
+
 #[test]
 fn a_1_gib_file_is_streamed_without_growing_the_server() {
     const SIZE: u64 = 1 << 30;
@@ -41,7 +54,10 @@ fn a_1_gib_file_is_streamed_without_growing_the_server() {
     drop(file);
 
     let mut server = TestServer::binary(site.path(), &["--quiet", "--mode", "single"]);
+    let pid = server.child().id();
+    let calls_before = io_system_calls(pid);
     let (head, received) = fetch_zeros(&server, "/big.bin");
+    let calls_after = io_system_calls(pid);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "head: {head}");
     assert!(
         head.contains(&format!("Content-Length: {SIZE}\r\n")),
@@ -49,7 +65,15 @@ fn a_1_gib_file_is_streamed_without_growing_the_server() {
     );
     assert_eq!(received, SIZE, "the whole file arrives");
 
-    let pid = server.child().id();
+    match (calls_before, calls_after) {
+        // A read/write loop with a 64 KiB buffer would need 32768 calls for 1 GiB.
+        (Some(before), Some(after)) => assert!(
+            after - before < 1000,
+            "sending 1 GiB took {} read/write system calls; sendfile needs a handful",
+            after - before
+        ),
+        _ => eprintln!("skipped the system-call count: no /proc/PID/io on this platform"),
+    }
     match peak_memory_kib(pid) {
         Some(peak) => assert!(
             peak < 64 * 1024,

@@ -57,6 +57,10 @@ impl Connection {
         timeout: Duration,
         ticket: Ticket,
     ) -> Connection {
+        // Set once per connection: small responses go out at once, and a client that stops
+        // reading cannot hold a thread for longer than the timeout per write.
+        let _ = stream.set_nodelay(true);
+        let _ = stream.set_write_timeout(Some(timeout));
         Connection {
             stream,
             peer,
@@ -160,10 +164,6 @@ pub(crate) enum Outcome {
 /// Answers one head that was read from `connection` and logs it.
 pub(crate) fn serve_one(connection: &mut Connection, head: Head, shared: &Shared) -> Outcome {
     connection.ticket.responding();
-    let _ = connection.stream.set_nonblocking(false);
-    let _ = connection
-        .stream
-        .set_write_timeout(Some(shared.config.timeout));
 
     let (request_line, reply, reusable) = match head {
         Head::Request(request) => {

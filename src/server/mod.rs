@@ -455,7 +455,6 @@ fn serve_blocking(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     // On macOS, BSD and Windows an accepted socket inherits the listener's non-blocking
     // flag; on Linux it does not. Set it explicitly so every platform behaves alike.
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_nodelay(true);
     let ticket = Ticket::new(shared, &stream);
     let mut connection = Connection::new(stream, peer, shared.config.timeout, ticket);
     loop {

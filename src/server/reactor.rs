@@ -143,6 +143,9 @@ fn dispatch(pool: &ThreadPool, connection: Connection, head: Head, shared: &Arc<
 /// A worker's job: answer the request, and any pipelined ones already read, then close
 /// the connection or hand it back to the event loop to wait for the next request.
 fn work(mut connection: Connection, mut head: Head, shared: &Shared) {
+    // The event loop reads without blocking; a worker writes with blocking calls, bounded
+    // by the write timeout.
+    let _ = connection.stream.set_nonblocking(false);
     loop {
         match serve_one(&mut connection, head, shared) {
             Outcome::Close { clean } => return close(connection, clean),
