@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all demo test lint interop ci
+.PHONY: all demo test lint interop ci soak
 
 all: test
 
@@ -28,3 +28,7 @@ interop:
 
 ## ci: what CI runs
 ci: test lint interop
+
+## soak: the whole suite 20 times, then 20 times more with every core busy
+soak:
+	bash scripts/soak.sh 20

@@ -170,3 +170,20 @@ fn live_server() -> &'static TestServer {
     });
     server
 }
+
+proptest! {
+    /// Whatever the Range header and the file length, a partial answer lies inside the file.
+    #[test]
+    fn a_range_answer_always_lies_inside_the_file(
+        value in "(bytes|BYTES|lines)?=?[ ]?[0-9]{0,4}-?[0-9]{0,4}(,[0-9]{1,3}-[0-9]{0,3})?",
+        len in 0u64..5000,
+    ) {
+        use weblab::http::{answer_range, RangeAnswer};
+        match answer_range(&value, len) {
+            RangeAnswer::Partial { start, end } => {
+                prop_assert!(start <= end && end < len, "{value:?} on {len} gave {start}-{end}");
+            }
+            RangeAnswer::NotSatisfiable | RangeAnswer::Whole => {}
+        }
+    }
+}
