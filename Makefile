@@ -32,3 +32,50 @@ ci: test lint interop
 ## soak: the whole suite 20 times, then 20 times more with every core busy
 soak:
 	bash scripts/soak.sh 20
+
+# --- exercises: the student's path and the instructor's grading (exercises/README.md)
+
+EX ?= 01
+N ?= 1
+GRADE = $(CARGO) run --quiet --bin grade --
+SUBMISSION_FLAG = $(if $(SUBMISSION),--exercises $(SUBMISSION),)
+
+.PHONY: check progress hint grade check-exercises
+
+## check: build exercise EX (make check EX=01) and explain each failing behaviour
+check:
+	@$(GRADE) check $(EX) $(SUBMISSION_FLAG)
+
+## progress: which exercises pass
+progress:
+	@$(GRADE) progress $(SUBMISSION_FLAG)
+
+## hint: the Nth hint for exercise EX (make hint EX=01 N=2)
+hint:
+	@$(GRADE) hint $(EX) $(N)
+
+## grade: every exercise (or WEBLAB_SERVER / WEBLAB_CLIENT): rubric + target/grade/results.json
+grade:
+	@$(GRADE) all $(SUBMISSION_FLAG)
+
+## check-exercises: every starter compiles and fails, every solution passes
+check-exercises:
+	bash scripts/check-exercises.sh
+
+# --- performance (docs/performance.md): not part of `make test` or `make ci`
+
+.PHONY: bench bench-parser browser-test
+
+## bench: the server in each mode beside python3 -m http.server and nginx under wrk, on
+## loopback, in a few minutes: tables, target/bench/results.json and target/bench/bench.png
+bench:
+	bash scripts/bench.sh
+
+## bench-parser: criterion benchmark of the request parser (a separate crate in bench/)
+bench-parser:
+	$(CARGO) bench --manifest-path bench/Cargo.toml --bench parser
+
+## browser-test: headless Chromium loads fixtures/www from every mode (installs Chromium as root)
+browser-test:
+	bash scripts/install-browser.sh
+	$(CARGO) test --test browser

@@ -1,0 +1,710 @@
+//! The behaviour suite for any implementation of the exercises, in any language. Each test
+//! is one behaviour of the rubric, named `exNN_...` after the exercise that teaches it.
+//!
+//! ```text
+//! WEBLAB_SERVER='python3 server.py {port} {root}' cargo test --test conformance
+//! WEBLAB_CLIENT='python3 client.py {host} {port} {path}' cargo test --test conformance ex02
+//! ```
+//!
+//! Without `WEBLAB_SERVER` and `WEBLAB_CLIENT` the suite checks the kit's own `server` and
+//! `client` commands, so `cargo test` proves that the reference passes every behaviour.
+//! `exercises/README.md` explains what a server must do to be tested: take its port and
+//! root from the command line, print `listening on http://IP:PORT` (or just answer), and,
+//! for exercise 04, shut down gracefully when its standard input closes.
+//! `WEBLAB_PRIVATE_TESTS=DIR` adds an instructor's own cases (see `private_cases_pass`).
+
+mod client_support;
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use client_support::{fixture, FakeServer, Then};
+use support::{exchange, read_response, read_to_close, Exchange, Site, TestServer, PATIENCE};
+
+// ---------------------------------------------------------------------------------------
+// What is under test
+
+/// The server command: `WEBLAB_SERVER`, or the kit's own server.
+fn server_template() -> String {
+    std::env::var("WEBLAB_SERVER").unwrap_or_else(|_| {
+        format!(
+            "\"{}\" --port {{port}} --root {{root}} --timeout 2 --quiet",
+            env!("CARGO_BIN_EXE_server")
+        )
+    })
+}
+
+fn start(root: &Path) -> TestServer {
+    TestServer::external(&server_template(), root)
+}
+
+/// Asks the server to shut down gracefully: SIGTERM for the kit's server (or when
+/// `WEBLAB_SHUTDOWN=sigterm`), otherwise by closing its standard input, which a server in
+/// any language can notice without signal handling. Returns false where neither works.
+fn ask_to_shut_down(server: &mut TestServer) -> bool {
+    let sigterm = match std::env::var("WEBLAB_SHUTDOWN") {
+        Ok(way) => way == "sigterm",
+        Err(_) => std::env::var_os("WEBLAB_SERVER").is_none(),
+    };
+    if !sigterm {
+        server.close_stdin();
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        let pid = server.child().id() as libc::pid_t;
+        // SAFETY: kill only sends a signal, to a child process this test started.
+        unsafe { libc::kill(pid, libc::SIGTERM) == 0 }
+    }
+    #[cfg(not(unix))]
+    false
+}
+
+/// Sends half a request, so the server is left waiting for the rest.
+fn half_request(server: &TestServer, path: &str) -> TcpStream {
+    let mut stream = server.connect();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: slow").as_bytes())
+        .expect("send half a request");
+    stream
+}
+
+const SECRET: &str = "the contents of a file outside the root";
+
+// ---------------------------------------------------------------------------------------
+// 01: the single-threaded server (assignment task 1)
+
+#[test]
+fn ex01_a_file_is_served_with_200_and_its_exact_bytes() {
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    let site = Site::new().file("data.bin", &bytes);
+    let server = start(site.path());
+    server
+        .get("/data.bin")
+        .assert_status(200)
+        .assert_body(&bytes);
+}
+
+#[test]
+fn ex01_responses_carry_a_matching_content_length() {
+    let site = Site::new().file("page.html", "<p>twenty-two bytes</p>");
+    let server = start(site.path());
+    server
+        .get("/page.html")
+        .assert_status(200)
+        .assert_length_matches();
+}
+
+#[test]
+fn ex01_html_files_are_sent_as_text_html() {
+    let site = Site::new().file("page.html", "<h1>hi</h1>");
+    let server = start(site.path());
+    let page = server.get("/page.html");
+    page.assert_status(200);
+    if !page
+        .header("Content-Type")
+        .is_some_and(|t| t.starts_with("text/html"))
+    {
+        page.fail("a 'Content-Type: text/html' header (a browser needs it to show the page)");
+    }
+}
+
+#[test]
+fn ex01_missing_file_gets_404() {
+    let site = Site::new().file("index.html", "home");
+    let server = start(site.path());
+    server.get("/no-such-file.html").assert_status(404);
+}
+
+#[test]
+fn ex01_slash_serves_index_html() {
+    let site = Site::new().file("index.html", "<h1>home</h1>");
+    let server = start(site.path());
+    server
+        .get("/")
+        .assert_status(200)
+        .assert_body("<h1>home</h1>");
+}
+
+#[test]
+fn ex01_files_in_subfolders_are_served() {
+    let site = Site::new().file("a/b/page.html", "deep");
+    let server = start(site.path());
+    server
+        .get("/a/b/page.html")
+        .assert_status(200)
+        .assert_body("deep");
+}
+
+#[test]
+fn ex01_the_server_answers_one_request_after_another() {
+    let site = Site::new().file("a.txt", "a").file("b.txt", "b");
+    let server = start(site.path());
+    for round in 0..5 {
+        let (path, body) = if round % 2 == 0 {
+            ("/a.txt", "a")
+        } else {
+            ("/b.txt", "b")
+        };
+        server.get(path).assert_status(200).assert_body(body);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 02: the client (assignment task 2)
+
+/// What a client run printed.
+struct ClientRun {
+    command: String,
+    exit: Option<std::process::ExitStatus>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl ClientRun {
+    #[track_caller]
+    fn fail(&self, expected: &str) -> ! {
+        panic!(
+            "\nexpected: {expected}\n\n--- command ---\n{}\n--- exit ---\n{}\n\
+             --- stdout ---\n{}\n--- stderr ---\n{}\n",
+            self.command,
+            self.exit.map_or(
+                "(still running after the time limit: stopped)".into(),
+                |s| s.to_string()
+            ),
+            support::show(&self.stdout),
+            self.stderr
+        )
+    }
+
+    fn printed(&self, part: &[u8]) -> bool {
+        self.stdout.windows(part.len()).any(|w| w == part)
+    }
+
+    #[track_caller]
+    fn assert_printed(&self, part: &str, what: &str) -> &ClientRun {
+        if !self.printed(part.as_bytes()) {
+            self.fail(&format!("{what}: {part:?}"));
+        }
+        self
+    }
+}
+
+/// Runs the client (`WEBLAB_CLIENT`, or the kit's own) against `server` for `path`.
+fn run_client(server: &FakeServer, path: &str) -> ClientRun {
+    let template = match std::env::var("WEBLAB_CLIENT") {
+        Ok(template) => template,
+        Err(_) if std::env::var_os("WEBLAB_SERVER").is_some() => {
+            panic!("\nexpected: a client to test: set WEBLAB_CLIENT='COMMAND {{host}} {{port}} {{path}}'\n")
+        }
+        Err(_) => format!(
+            "\"{}\" {{host}} {{port}} {{path}}",
+            env!("CARGO_BIN_EXE_client")
+        ),
+    };
+    let port = server.port();
+    let mut command = support::command_from_template(
+        &template,
+        &[("host", "127.0.0.1"), ("port", &port), ("path", path)],
+    );
+    let shown = format!("{template}  (host 127.0.0.1, port {port}, path {path})");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the client `{template}`: {e}"));
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let mut err = child.stderr.take().expect("stderr is piped");
+    let stdout = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = out.read_to_end(&mut bytes);
+        bytes
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = err.read_to_string(&mut text);
+        text
+    });
+    // std cannot wait for a child with a time limit: poll, with a growing wait.
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(5);
+    let exit = loop {
+        if let Some(status) = child.try_wait().ok().flatten() {
+            break Some(status);
+        }
+        if started.elapsed() > PATIENCE {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(wait);
+        wait = (wait * 2).min(Duration::from_millis(100));
+    };
+    ClientRun {
+        command: shown,
+        exit,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
+const HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\
+                       Connection: close\r\n\r\nHello from weblab\n";
+
+#[test]
+fn ex02_client_sends_a_get_request_for_the_path() {
+    let server = FakeServer::reply(HELLO, Then::Close);
+    let run = run_client(&server, "/hello.html");
+    let request = server.received();
+    let well_formed = request.starts_with("GET /hello.html HTTP/1.")
+        && request.ends_with("\r\n\r\n")
+        && (!request.starts_with("GET /hello.html HTTP/1.1")
+            || request.to_ascii_lowercase().contains("\r\nhost:"));
+    if !well_formed {
+        run.fail(&format!(
+            "the request 'GET /hello.html HTTP/1.1', a 'Host:' header line, and an empty line \
+             to end it (each line ending in \\r\\n); the server received:\n{}",
+            support::show(request.as_bytes())
+        ));
+    }
+}
+
+#[test]
+fn ex02_client_prints_the_status_line_headers_and_body() {
+    let server = FakeServer::reply(HELLO, Then::Close);
+    let run = run_client(&server, "/hello.html");
+    run.assert_printed("HTTP/1.1 200 OK", "the status line")
+        .assert_printed("Content-Type: text/plain", "the header lines")
+        .assert_printed("Hello from weblab", "the body");
+}
+
+#[test]
+fn ex02_client_prints_a_404_response() {
+    let server = FakeServer::reply(&fixture("not-found.http"), Then::Close);
+    let run = run_client(&server, "/missing.html");
+    run.assert_printed("404 Not Found", "the status line of the 404 response");
+}
+
+#[test]
+fn ex02_client_prints_a_body_longer_than_one_read() {
+    let body: String = (0..4000)
+        .map(|i| format!("line {i:05} of a long body\n"))
+        .collect();
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let server = FakeServer::reply(reply.as_bytes(), Then::Close);
+    let run = run_client(&server, "/long.txt");
+    if !run.printed(body.as_bytes()) {
+        run.fail(&format!(
+            "all {} bytes of the body, up to 'line 03999 of a long body' (one recv() returns \
+             only part of a long response: keep reading until the server closes)",
+            body.len()
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 03: a thread per connection (assignment task 3)
+
+#[test]
+fn ex03_a_second_client_is_served_while_the_first_is_still_sending() {
+    let site = Site::new().file("a.txt", "a").file("b.txt", "b");
+    let server = start(site.path());
+    let mut first = half_request(&server, "/a.txt");
+    server.get("/b.txt").assert_status(200).assert_body("b");
+    let _ = first.write_all(b"\r\n\r\n");
+    let raw = read_response(&mut first, false);
+    let first = Exchange::new(
+        b"GET /a.txt HTTP/1.1\r\nHost: slow ... (then the rest)".to_vec(),
+        raw,
+    );
+    if first.response.as_ref().map(|r| r.status) != Some(200) {
+        first.fail(
+            "the first client, still sending while the second was served, to get its file \
+             too (a server that handles one connection at a time only serves the second \
+             client after giving up on the first)",
+        );
+    }
+    first.assert_body("a");
+}
+
+#[test]
+fn ex03_fifty_concurrent_clients_each_get_their_own_file() {
+    const CLIENTS: usize = 50;
+    let site = (0..CLIENTS).fold(Site::new(), |site, i| {
+        site.file(
+            &format!("file-{i}.txt"),
+            format!("file {i}\n").repeat(i + 1),
+        )
+    });
+    let server = start(site.path());
+    let addr = server.addr();
+    let start = Arc::new(Barrier::new(CLIENTS));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                start.wait();
+                let request = format!("GET /file-{i}.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+                (i, exchange(addr, request.as_bytes()))
+            })
+        })
+        .collect();
+    for client in clients {
+        let (i, exchange) = client.join().expect("a client thread panicked");
+        exchange
+            .assert_status(200)
+            .assert_body(format!("file {i}\n").repeat(i + 1));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 04: a thread pool with graceful shutdown
+
+/// The number of threads of a process, where the platform tells it cheaply (Linux).
+fn thread_count(pid: u32) -> Option<usize> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Threads:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn ex04_the_thread_count_stays_bounded_under_many_connections() {
+    const HELD: usize = 48;
+    let site = Site::new().file("a.txt", "a");
+    let mut server = start(site.path());
+    let pid = server.child().id();
+    let Some(before) = thread_count(pid) else {
+        eprintln!("skipped: this platform does not show a process's thread count");
+        return;
+    };
+    let held: Vec<TcpStream> = (0..HELD).map(|_| half_request(&server, "/a.txt")).collect();
+    // A server with a thread per connection reaches HELD more threads within milliseconds;
+    // a pool never does. Proving "never" takes a window of time: half a second of watching.
+    let watch = Instant::now();
+    let mut most = before;
+    while watch.elapsed() < Duration::from_millis(500) {
+        most = most.max(thread_count(pid).unwrap_or(0));
+        if most >= before + HELD / 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        most < before + HELD / 2,
+        "\nexpected: a fixed number of worker threads, whatever the number of connections\n\n\
+         the server had {before} threads, and {most} with {HELD} connections open: \
+         a thread per connection lets any client make the server start threads without limit\n"
+    );
+    drop(held);
+    server.get("/a.txt").assert_status(200).assert_body("a");
+}
+
+#[test]
+fn ex04_shutdown_lets_the_response_in_flight_finish_and_exits_0() {
+    let body: Vec<u8> = (0..16 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let site = Site::new().file("big.bin", &body);
+    let mut server = start(site.path());
+    let mut stream = server.connect();
+    let request = b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    stream.write_all(request).expect("send a request");
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => Exchange::new(request.to_vec(), head).fail("a 200 response to start"),
+        }
+    }
+    if !ask_to_shut_down(&mut server) {
+        eprintln!("skipped: no way to ask this server to shut down on this platform");
+        return;
+    }
+    let mut raw = head;
+    raw.extend(read_to_close(&mut stream));
+    let download = Exchange::new(request.to_vec(), raw);
+    if download.response.as_ref().map(|r| r.body.len()) != Some(body.len()) {
+        download.fail(&format!(
+            "the whole file ({} bytes) although shutdown began while it was being sent",
+            body.len()
+        ));
+    }
+    download.assert_body(&body);
+    match server.wait_for_exit(PATIENCE) {
+        Some(status) if status.success() => {}
+        Some(status) => panic!(
+            "\nexpected: exit status 0 after a graceful shutdown\n\nthe server exited with \
+             {status}\n"
+        ),
+        None => panic!(
+            "\nexpected: the server to exit once its standard input closed and the response \
+             in flight was sent\n\nit was still running {PATIENCE:?} later\n"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 05: hardening: path confinement, limits, timeouts
+
+/// A site whose root is `www/`, with a secret file just outside it.
+fn confined_site() -> (Site, PathBuf) {
+    let site = Site::new()
+        .file("www/index.html", "home")
+        .file("secret.txt", SECRET);
+    let root = site.path().join("www");
+    (site, root)
+}
+
+/// The file outside the root was not sent: a 4xx status, or at least no answer at all
+/// (poor HTTP, but this behaviour is about the boundary; 404 is graded on its own).
+#[track_caller]
+fn assert_refused(exchange: &Exchange) {
+    if exchange
+        .raw
+        .windows(SECRET.len())
+        .any(|w| w == SECRET.as_bytes())
+    {
+        exchange.fail("the file outside the root never to be sent");
+    }
+    if exchange.raw.is_empty() {
+        return;
+    }
+    if !(400..500).contains(&exchange.status()) {
+        exchange.fail("a 4xx status (400, 403 or 404) and not the file outside the root");
+    }
+}
+
+#[test]
+fn ex05_dot_dot_never_leaves_the_root() {
+    let (_site, root) = confined_site();
+    let server = start(&root);
+    server
+        .get("/index.html")
+        .assert_status(200)
+        .assert_body("home");
+    for target in [
+        "/../secret.txt",
+        "/a/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/%2e%2e%2fsecret.txt",
+    ] {
+        assert_refused(&server.get(target));
+    }
+}
+
+#[test]
+fn ex05_an_absolute_path_never_leaves_the_root() {
+    let (site, root) = confined_site();
+    let server = start(&root);
+    server
+        .get("/index.html")
+        .assert_status(200)
+        .assert_body("home");
+    let secret = site.path().join("secret.txt");
+    let secret = secret.to_string_lossy().replace('\\', "/");
+    assert_refused(&server.get(&format!("/{}", secret.trim_start_matches('/'))));
+    assert_refused(&server.get(&format!("//{}", secret.trim_start_matches('/'))));
+}
+
+#[test]
+fn ex05_malformed_request_lines_get_400() {
+    let site = Site::new().file("index.html", "home");
+    let server = start(site.path());
+    for request in [
+        "GET /\r\n\r\n",
+        "NONSENSE\r\n\r\n",
+        "GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+    ] {
+        server.send(request).assert_status(400);
+    }
+}
+
+#[test]
+fn ex05_other_methods_get_405_with_allow() {
+    let site = Site::new().file("index.html", "home");
+    let server = start(site.path());
+    for method in ["POST", "DELETE", "PUT"] {
+        server
+            .send(format!(
+                "{method} /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            ))
+            .assert_status(405)
+            .assert_has_header("Allow");
+    }
+}
+
+#[test]
+fn ex05_head_sends_the_headers_without_the_body() {
+    let site = Site::new().file("page.html", "0123456789");
+    let server = start(site.path());
+    let mut stream = server.connect();
+    let request = b"HEAD /page.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    stream.write_all(request).expect("send a request");
+    // Read to the end: any byte after the head would be a body HEAD must not have.
+    let raw = read_to_close(&mut stream);
+    Exchange::new(request.to_vec(), raw)
+        .assert_status(200)
+        .assert_body("");
+}
+
+#[test]
+fn ex05_a_request_line_over_8_kib_gets_414() {
+    let site = Site::new().file("index.html", "home");
+    let server = start(site.path());
+    let long = "a".repeat(9000);
+    server
+        .send(format!("GET /{long} HTTP/1.1\r\nHost: x\r\n\r\n"))
+        .assert_status(414);
+}
+
+#[test]
+fn ex05_a_client_too_slow_to_send_its_request_gets_408() {
+    let site = Site::new().file("a.txt", "a");
+    let server = start(site.path());
+    let mut stream = half_request(&server, "/a.txt");
+    let raw = read_to_close(&mut stream);
+    let exchange = Exchange::new(
+        b"GET /a.txt HTTP/1.1\r\nHost: slow (and then nothing)".to_vec(),
+        raw,
+    );
+    if exchange.response.as_ref().map(|r| r.status) != Some(408) {
+        exchange.fail(&format!(
+            "status 408 (Request Timeout) within {PATIENCE:?} of the client going quiet: a \
+             read timeout on the connection keeps silent clients from holding a thread forever"
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Private cases: an instructor's own tests, kept out of the students' copy
+
+/// One case from a `*.case` file of `WEBLAB_PRIVATE_TESTS`:
+///
+/// ```text
+/// # a comment
+/// status: 404
+/// body-contains: Not Found
+/// body-lacks: root:x:0:0
+/// --- request
+/// GET /../../etc/passwd HTTP/1.1
+/// Host: x
+///
+/// ```
+///
+/// The request is everything after `--- request`, with each line end sent as `\r\n`.
+/// The server serves the folder's `www/` if there is one, else `fixtures/www`.
+struct Case {
+    name: String,
+    status: Option<u16>,
+    contains: Vec<String>,
+    lacks: Vec<String>,
+    request: String,
+}
+
+fn parse_case(name: String, text: &str) -> Result<Case, String> {
+    let (head, request) = text
+        .split_once("--- request\n")
+        .ok_or_else(|| format!("{name}: no '--- request' line"))?;
+    let mut case = Case {
+        name,
+        status: None,
+        contains: Vec::new(),
+        lacks: Vec::new(),
+        request: request.replace("\r\n", "\n").replace('\n', "\r\n"),
+    };
+    for line in head.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("{}: cannot read '{line}'", case.name))?;
+        let value = value.trim().to_string();
+        match key.trim() {
+            "status" => {
+                let status = value
+                    .parse()
+                    .map_err(|_| format!("{}: bad status", case.name))?;
+                case.status = Some(status);
+            }
+            "body-contains" => case.contains.push(value),
+            "body-lacks" => case.lacks.push(value),
+            other => return Err(format!("{}: unknown key '{other}'", case.name)),
+        }
+    }
+    Ok(case)
+}
+
+fn run_case(server: &TestServer, case: &Case) -> Result<(), String> {
+    let sent = server.send(&case.request);
+    let outcome = std::panic::catch_unwind(|| {
+        if let Some(status) = case.status {
+            sent.assert_status(status);
+        }
+        for part in &case.contains {
+            sent.assert_body_contains(part);
+        }
+        for part in &case.lacks {
+            sent.assert_body_lacks(part);
+        }
+    });
+    outcome.map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| "failed".into());
+        format!("case {}:{message}", case.name)
+    })
+}
+
+#[test]
+fn private_cases_pass() {
+    let Some(folder) = std::env::var_os("WEBLAB_PRIVATE_TESTS").map(PathBuf::from) else {
+        return; // no private cases given: nothing to check
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("cannot read WEBLAB_PRIVATE_TESTS={}: {e}", folder.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "case"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no *.case files in {}", folder.display());
+    let site = match folder.join("www").is_dir() {
+        true => None,
+        false => Some(Site::sample()),
+    };
+    let root = site
+        .as_ref()
+        .map_or(folder.join("www"), |s| s.path().to_path_buf());
+    let server = start(&root);
+    let failures: Vec<String> = files
+        .iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
+            run_case(&server, &parse_case(name, &text)?)
+        })
+        .filter_map(Result::err)
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "\n{} of {} private cases failed\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
