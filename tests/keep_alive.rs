@@ -242,3 +242,32 @@ fn a_stop_closes_idle_keep_alive_connections_at_once() {
         assert_closed(&mut stream, "an idle connection at a stop");
     }
 }
+
+#[test]
+fn a_client_that_asked_to_close_does_not_hold_the_server_after_its_response() {
+    // One worker, or single mode: if the server waited for this client to hang up before
+    // serving anyone else, the next client would wait up to the lingering-close bound.
+    for mode in [Mode::Single, Mode::Pool] {
+        let site = site();
+        let config = Config {
+            threads: 1,
+            ..test_config(mode)
+        };
+        let server = TestServer::start_with(site.path(), config);
+        let mut first = server.connect();
+        ask(
+            &mut first,
+            "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .assert_status(200);
+        // `first` stays open, as a slow client's socket would.
+        let started = Instant::now();
+        server.get("/b.txt").assert_status(200);
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(500),
+            "{mode}: the next client waited {took:?} for the first to hang up"
+        );
+        drop(first);
+    }
+}

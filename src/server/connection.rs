@@ -165,7 +165,7 @@ pub(crate) enum Outcome {
 pub(crate) fn serve_one(connection: &mut Connection, head: Head, shared: &Shared) -> Outcome {
     connection.ticket.responding();
 
-    let (request_line, reply, reusable) = match head {
+    let (request_line, reply, body_read, reusable) = match head {
         Head::Request(request) => {
             if shared.config.panic_path.as_deref() == Some(request.target.as_str()) {
                 panic!("test hook: panic while handling {}", request.target);
@@ -177,16 +177,23 @@ pub(crate) fn serve_one(connection: &mut Connection, head: Head, shared: &Shared
             };
             let reply = respond(&request, &shared.root, shared.config.handler);
             let reusable = body_read && request.wants_keep_alive();
-            (Some(request.request_line()), Some(reply), reusable)
+            (
+                Some(request.request_line()),
+                Some(reply),
+                body_read,
+                reusable,
+            )
         }
         Head::Invalid(error) => (
             connection.first_line(),
             Some(Reply::for_bad_request(error)),
             false,
+            false,
         ),
         Head::TimedOut if connection.has_partial_request() => (
             connection.first_line(),
             Some(Reply::error(StatusCode::RequestTimeout)),
+            false,
             false,
         ),
         Head::TimedOut | Head::Closed => return Outcome::Close { clean: true },
@@ -227,7 +234,8 @@ pub(crate) fn serve_one(connection: &mut Connection, head: Head, shared: &Shared
     match keep_alive && !connection.broken {
         true => Outcome::KeepAlive,
         false => Outcome::Close {
-            clean: reusable && connection.buf.is_empty(),
+            // Nothing unread from the client: closing cannot reset the connection.
+            clean: body_read && connection.buf.is_empty(),
         },
     }
 }
