@@ -253,21 +253,37 @@ impl Ticket {
     }
 
     fn set_responding(&self, responding: bool) {
-        if let Some(entry) = self.shared.tracker().open.get_mut(&self.id) {
-            entry.1 = responding;
+        let mut tracker = self.shared.tracker();
+        let stopping = tracker.stopping;
+        if let Some((stream, state)) = tracker.open.get_mut(&self.id) {
+            *state = responding;
+            if stopping && !responding {
+                // Done with its last response after a stop began: close it now.
+                let _ = stream.shutdown(Shutdown::Both);
+            }
         }
-        self.shared.tracker_changed.notify_all();
+        drop(tracker);
+        // Only the stopper waits on this, and only once a stop has begun: waking it on
+        // every request would cost two context switches a request for nothing.
+        if stopping {
+            self.shared.tracker_changed.notify_all();
+        }
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.shared.tracker().open.remove(&self.id);
+        let mut tracker = self.shared.tracker();
+        tracker.open.remove(&self.id);
+        let stopping = tracker.stopping;
+        drop(tracker);
         self.shared
             .stats
             .open_connections
             .fetch_sub(1, Ordering::SeqCst);
-        self.shared.tracker_changed.notify_all();
+        if stopping {
+            self.shared.tracker_changed.notify_all();
+        }
     }
 }
 

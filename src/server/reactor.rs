@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
-use std::time::Instant;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use polling::{Event, Events};
 
@@ -14,18 +16,20 @@ use super::connection::{close, serve_one, Connection, Head, Outcome};
 use super::pool::ThreadPool;
 use super::{accept_ready, at_capacity, refuse, Shared, Ticket};
 
+/// How often the event loop looks for connections whose deadline has passed.
+const TICK: Duration = Duration::from_millis(100);
+
 /// Runs the event loop until a stop, then joins the workers.
 pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()> {
     let pool = ThreadPool::new(shared.config.threads);
     let mut waiting: HashMap<usize, Connection> = HashMap::new();
     let mut next_key = 1;
     let mut events = Events::new();
+    let clock = Clock::start(shared)?;
+    let mut next_sweep = Instant::now() + TICK;
 
     loop {
-        let now = Instant::now();
-        let next_deadline = waiting.values().map(|c| c.deadline).min();
-        let timeout = next_deadline.map(|d| d.saturating_duration_since(now));
-        let Some(accepted) = accept_ready(listener, shared, &mut events, timeout)? else {
+        let Some(accepted) = accept_ready(listener, shared, &mut events, None)? else {
             break;
         };
 
@@ -57,16 +61,23 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
                 continue;
             }
             let ticket = Ticket::new(shared, &stream);
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let mut connection = Connection::new(stream, peer, shared.config.timeout, ticket);
+            // Most clients send their request right after connecting: if it is already
+            // here, hand it to a worker without registering with the poller at all.
+            if let Some(head) = connection.read_head_nonblocking() {
+                dispatch(&pool, connection, head, shared);
+                continue;
+            }
             let key = next_key;
             next_key += 1;
             // SAFETY: every connection is deleted from the poller before it is dropped
             // (see `take`), or, at a stop, by the loop at the end of this function.
-            let added = stream
-                .set_nonblocking(true)
-                .and_then(|_| unsafe { shared.poller.add(&stream, Event::readable(key)) });
+            let added = unsafe { shared.poller.add(&connection.stream, Event::readable(key)) };
             if added.is_ok() {
-                let timeout = shared.config.timeout;
-                waiting.insert(key, Connection::new(stream, peer, timeout, ticket));
+                waiting.insert(key, connection);
             }
         }
 
@@ -90,6 +101,10 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
         }
 
         let now = Instant::now();
+        if now < next_sweep {
+            continue;
+        }
+        next_sweep = now + TICK;
         let expired: Vec<usize> = waiting
             .iter()
             .filter(|(_, c)| c.deadline <= now)
@@ -102,6 +117,7 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
         }
     }
 
+    clock.stop();
     for (_, connection) in waiting.drain() {
         let _ = shared.poller.delete(&connection.stream);
     }
@@ -166,4 +182,38 @@ fn work(mut connection: Connection, mut head: Head, shared: &Shared) {
     returned.push(connection);
     drop(returned);
     let _ = shared.poller.notify();
+}
+
+/// Wakes the event loop every [`TICK`] so that it can close connections past their
+/// deadline. Waiting in the poller with no timeout, and being woken by this clock, is
+/// cheaper than arming a kernel timer before every wait, which would cost two extra system
+/// calls per request under load. Deadlines are therefore kept to within a tick.
+struct Clock {
+    running: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Clock {
+    fn start(shared: &Arc<Shared>) -> io::Result<Clock> {
+        let running = Arc::new(AtomicBool::new(true));
+        let thread = {
+            let running = Arc::clone(&running);
+            let shared = Arc::clone(shared);
+            thread::Builder::new()
+                .name("weblab-clock".into())
+                .spawn(move || {
+                    while running.load(Ordering::SeqCst) {
+                        thread::park_timeout(TICK);
+                        let _ = shared.poller.notify();
+                    }
+                })?
+        };
+        Ok(Clock { running, thread })
+    }
+
+    fn stop(self) {
+        self.running.store(false, Ordering::SeqCst);
+        self.thread.thread().unpark();
+        let _ = self.thread.join();
+    }
 }
