@@ -9,7 +9,7 @@
 //! # Design
 //!
 //! This is the thread pool from the Rust Book's web-server chapter, with its
-//! three weak spots fixed:
+//! weak spots fixed:
 //!
 //! 1. **The queue lock is never held while a job runs.** The Book's worker loop,
 //!    `while let Ok(job) = receiver.lock().unwrap().recv()`, keeps the lock
@@ -17,30 +17,26 @@
 //!    worker waits for the lock: the pool quietly does one job at a time.
 //!    Here the lock is taken inside a small function, `next_job`, and is
 //!    released when that function returns, before the job starts.
-//! 2. **A panicking job does not kill its worker.** Each job runs inside
+//! 2. **One job wakes one worker.** The Book shares a channel's receiving end
+//!    behind a mutex, so a new job wakes the worker blocked in `recv`, whose
+//!    unlock then wakes a second worker only for it to block in `recv` again:
+//!    two thread switches for every job. Here the queue is a plain
+//!    [`VecDeque`] under a [`Mutex`], and idle workers sleep on a [`Condvar`]:
+//!    `execute` pushes the job and calls `notify_one`, waking exactly one.
+//! 3. **A panicking job does not kill its worker.** Each job runs inside
 //!    [`std::panic::catch_unwind`]; after a panic the worker takes the next job.
 //!    Without this, each bad request would shrink the pool by one thread until
 //!    nothing was left. (The default panic hook still prints the panic message
 //!    on stderr, as it would for any thread.)
-//! 3. **A poisoned lock is recovered, not unwrapped.** A `Mutex` is "poisoned"
-//!    when a thread panics while holding it. Our lock only guards the channel's
-//!    receiving end, which a panic cannot leave half-updated, so
-//!    [`PoisonError::into_inner`] takes the lock anyway instead of panicking.
+//! 4. **A poisoned lock is recovered, not unwrapped.** A `Mutex` is "poisoned"
+//!    when a thread panics while holding it. Our lock only guards the queue,
+//!    which no job touches while holding it, so [`PoisonError::into_inner`]
+//!    takes the lock anyway instead of panicking.
 //!
-//! The queue is a [`std::sync::mpsc`] channel: the pool keeps the sending end,
-//! and the workers share the receiving end behind an `Arc<Mutex<..>>` (a
-//! `Receiver` can't be shared otherwise). We chose this over writing our own
-//! queue from a `Mutex<VecDeque>` and a `Condvar` because the channel already
-//! does the two subtle parts: it wakes a sleeping worker when a job arrives,
-//! and it turns "the pool is shutting down" into a plain value. Dropping the
-//! only `Sender` closes the channel; each worker's `recv()` then hands out the
-//! jobs still queued and, once the queue is empty, returns `Err`, which ends
-//! the worker's loop. A hand-made queue would need its own "closed" flag and a
-//! `notify_all` in the right place, two more chances for a hang.
-//!
-//! Shutting down ([`ThreadPool::shutdown`], or simply dropping the pool) closes
-//! the channel and then joins every worker, so when it returns every job that
-//! was queued has run and every worker thread has ended.
+//! Shutting down ([`ThreadPool::shutdown`], or simply dropping the pool) marks
+//! the queue closed and wakes every worker; each one finishes the jobs still
+//! queued and then returns, and the pool joins them all. So when it returns,
+//! every job that was queued has run and every worker thread has ended.
 //!
 //! # Example
 //!
@@ -67,48 +63,59 @@
 //! # }
 //! ```
 
+use std::collections::VecDeque;
 use std::error::Error;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 
 /// A job: any closure that can be sent to another thread and run once.
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// The jobs waiting for a worker, and whether more may come.
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+/// What the pool and its workers share: the queue, and the bell idle workers wait on.
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    job_ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// A fixed number of worker threads that run queued jobs.
-///
-/// See the [module documentation](self) for the design and an example.
 pub struct ThreadPool {
-    /// The sending end of the job queue; `None` once shutdown has begun.
-    sender: Option<Sender<Job>>,
-    /// One handle per worker thread, to join them on shutdown.
+    shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl ThreadPool {
-    /// Starts a pool of `size` worker threads, named `weblab-worker-0`,
-    /// `weblab-worker-1`, and so on.
+    /// Starts a pool of `size` worker threads, named `weblab-worker-0` and up.
     ///
-    /// A `size` of 0 is treated as 1: a pool without workers would accept
-    /// jobs and never run them.
+    /// A size of 0 is treated as 1: a pool with no workers would accept jobs
+    /// and never run them.
     ///
     /// # Panics
     ///
-    /// Panics if the operating system refuses to start a thread, just as
+    /// If the operating system refuses to start a thread, as
     /// [`std::thread::spawn`] does.
     pub fn new(size: usize) -> ThreadPool {
         let size = size.max(1);
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(receiver));
+        let shared = Arc::new(Shared::default());
         let workers = (0..size)
-            .map(|id| spawn_worker(id, Arc::clone(&queue)))
+            .map(|id| spawn_worker(id, Arc::clone(&shared)))
             .collect();
-        ThreadPool {
-            sender: Some(sender),
-            workers,
-        }
+        ThreadPool { shared, workers }
     }
 
     /// Queues `job` to run on the next idle worker, and returns at once.
@@ -125,9 +132,14 @@ impl ThreadPool {
     where
         F: FnOnce() + Send + 'static,
     {
-        let sender = self.sender.as_ref().ok_or(PoolClosed)?;
-        // `send` only fails if every worker (every receiver) has gone.
-        sender.send(Box::new(job)).map_err(|_| PoolClosed)
+        let mut queue = self.shared.lock();
+        if queue.closed {
+            return Err(PoolClosed);
+        }
+        queue.jobs.push_back(Box::new(job));
+        drop(queue);
+        self.shared.job_ready.notify_one();
+        Ok(())
     }
 
     /// The number of worker threads.
@@ -143,11 +155,11 @@ impl ThreadPool {
         drop(self);
     }
 
-    /// Closes the job queue: later calls to `execute` return [`PoolClosed`],
-    /// and each worker stops once the queue is empty.
+    /// Closes the queue: later calls to `execute` return [`PoolClosed`], and
+    /// each worker stops once the queue is empty.
     fn close(&mut self) {
-        // Dropping the only `Sender` is what closes the channel.
-        self.sender = None;
+        self.shared.lock().closed = true;
+        self.shared.job_ready.notify_all();
     }
 }
 
@@ -155,7 +167,7 @@ impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadPool")
             .field("size", &self.size())
-            .field("open", &self.sender.is_some())
+            .field("open", &!self.shared.lock().closed)
             .finish()
     }
 }
@@ -178,33 +190,43 @@ impl Drop for ThreadPool {
     }
 }
 
-/// Starts worker number `id`, which runs jobs from `queue` until it closes.
-fn spawn_worker(id: usize, queue: Arc<Mutex<Receiver<Job>>>) -> JoinHandle<()> {
+/// Starts worker number `id`, which runs jobs until the queue closes.
+fn spawn_worker(id: usize, shared: Arc<Shared>) -> JoinHandle<()> {
     thread::Builder::new()
         .name(format!("weblab-worker-{id}"))
-        .spawn(move || run_jobs(&queue))
+        .spawn(move || run_jobs(&shared))
         .expect("the operating system refused to start a worker thread")
 }
 
 /// A worker's whole life: take a job, run it, repeat until the queue closes.
-fn run_jobs(queue: &Mutex<Receiver<Job>>) {
-    // Why not the Book's `while let Ok(job) = queue.lock().unwrap().recv()`?
-    // A `while let` keeps the temporaries of its condition (here, the lock
-    // guard) alive until the end of the loop body, so the lock would be held
-    // while the job runs. Calling `next_job` releases it before the body.
-    while let Some(job) = next_job(queue) {
+fn run_jobs(shared: &Shared) {
+    // Why not `while let Some(job) = shared.lock().jobs.pop_front()`, as in the Book?
+    // A `while let` keeps the temporaries of its condition (here, the lock guard)
+    // alive until the end of the loop body, so the lock would be held while the job
+    // runs. Calling `next_job` releases it before the body.
+    while let Some(job) = next_job(shared) {
         run_job(job);
     }
 }
 
 /// Waits for the next job; `None` once the queue is closed and empty.
-///
-/// Holding the lock while blocked in `recv` is intended: one idle worker
-/// waits for the next job while the other idle ones wait for the lock.
-fn next_job(queue: &Mutex<Receiver<Job>>) -> Option<Job> {
-    let receiver = queue.lock().unwrap_or_else(PoisonError::into_inner);
-    receiver.recv().ok()
-    // `receiver`, the lock guard, is dropped here: the lock is free again
+fn next_job(shared: &Shared) -> Option<Job> {
+    let mut queue = shared.lock();
+    loop {
+        if let Some(job) = queue.jobs.pop_front() {
+            return Some(job);
+        }
+        if queue.closed {
+            return None;
+        }
+        // Releases the lock while asleep, and takes it again on waking. A wake-up
+        // may find the queue empty (another worker was faster), hence the loop.
+        queue = shared
+            .job_ready
+            .wait(queue)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+    // `queue`, the lock guard, is dropped on return: the lock is free again
     // before the caller runs the job.
 }
 
@@ -231,6 +253,7 @@ impl Error for PoolClosed {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
     use std::time::Duration;
 
     const PATIENCE: Duration = Duration::from_secs(10);
@@ -244,25 +267,16 @@ mod tests {
 
     #[test]
     fn the_queue_lock_is_free_while_a_job_runs() {
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(receiver));
-        let worker = spawn_worker(0, Arc::clone(&queue));
-
+        let pool = ThreadPool::new(1);
+        let shared = Arc::clone(&pool.shared);
         let (report, lock_was_free) = mpsc::channel();
-        let queue_seen_by_job = Arc::clone(&queue);
-        let job: Job = Box::new(move || {
-            let free = queue_seen_by_job.try_lock().is_ok();
+        pool.execute(move || {
+            let free = shared.queue.try_lock().is_ok();
             report.send(free).expect("the test is waiting");
-        });
-        sender.send(job).expect("the worker is running");
-
-        let free = lock_was_free.recv_timeout(PATIENCE);
-        drop(sender);
-        worker
-            .join()
-            .expect("the worker ends when the queue closes");
+        })
+        .expect("the pool is open");
         assert_eq!(
-            free,
+            lock_was_free.recv_timeout(PATIENCE),
             Ok(true),
             "the worker held the queue lock while running a job"
         );
@@ -270,19 +284,18 @@ mod tests {
 
     #[test]
     fn a_poisoned_queue_lock_is_recovered() {
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(receiver));
-        let poisoner = Arc::clone(&queue);
+        let shared = Arc::new(Shared::default());
+        let poisoner = Arc::clone(&shared);
         let panicked = thread::spawn(move || {
-            let _guard = poisoner.lock();
+            let _guard = poisoner.queue.lock();
             panic!("poisoning the queue lock on purpose");
         })
         .join();
-        assert!(panicked.is_err() && queue.is_poisoned());
+        assert!(panicked.is_err() && shared.queue.is_poisoned());
 
-        sender.send(Box::new(|| {})).expect("the queue is open");
-        assert!(next_job(&queue).is_some());
-        drop(sender);
-        assert!(next_job(&queue).is_none());
+        shared.lock().jobs.push_back(Box::new(|| {}));
+        assert!(next_job(&shared).is_some());
+        shared.lock().closed = true;
+        assert!(next_job(&shared).is_none());
     }
 }
