@@ -231,22 +231,17 @@ fn run_browser(chromium: &Path, profile: &Path, extra: &[&str], url: &str) -> Br
     let stdout = read_in_background(child.stdout.take());
     let stderr = read_in_background(child.stderr.take());
 
-    let mut status = None;
-    while started.elapsed() < KILL_AFTER {
-        match child.try_wait() {
-            Ok(Some(done)) => {
-                status = Some(done);
-                break;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(50)),
-            Err(_) => break,
-        }
-    }
+    // Wait for the browser on another thread, so that this one can wait with a limit.
+    let (exited, on_exit) = std::sync::mpsc::channel();
+    let waiter = thread::spawn(move || {
+        let _ = exited.send(child.wait());
+    });
+    let status = on_exit.recv_timeout(KILL_AFTER).ok().and_then(Result::ok);
     let elapsed = started.elapsed();
     // SAFETY: kill has no memory-safety preconditions; the group is the browser's own
     // (process_group(0) above), so this ends its helper processes and nothing else.
     unsafe { libc::kill(-group, libc::SIGKILL) };
-    let _ = child.wait();
+    let _ = waiter.join();
     let run = BrowserRun {
         command: shown,
         elapsed,
