@@ -1,0 +1,233 @@
+//! External servers: an implementation in any language, started from a command line.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// How long an external server may take to become ready before the test fails.
+pub const STARTUP_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The most of an external server's stderr kept to show when a test fails.
+const STDERR_KEPT: usize = 16 * 1024;
+
+/// Splits a command template into words: on spaces, except inside "double" or 'single'
+/// quotes. Backslashes are ordinary characters, so Windows paths need no escaping.
+pub fn split_words(template: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote = None;
+    for c in template.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
+/// Builds a command from `template`, replacing each `{name}` with its value inside every
+/// word (after splitting, so a value with spaces stays one argument).
+pub fn command_from_template(template: &str, values: &[(&str, &str)]) -> Command {
+    let words: Vec<String> = split_words(template)
+        .into_iter()
+        .map(|word| {
+            values.iter().fold(word, |word, (name, value)| {
+                word.replace(&format!("{{{name}}}"), value)
+            })
+        })
+        .collect();
+    let Some((program, args)) = words.split_first() else {
+        panic!("the command template is empty");
+    };
+    let mut command = Command::new(program);
+    command.args(args);
+    command
+}
+
+/// A port on 127.0.0.1 that was free a moment ago: bind port 0, read it, let it go.
+/// (Another program could take it before the server does; on a test machine that is rare,
+/// and the failure says so.)
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("a local address").port()
+}
+
+impl TestServer {
+    /// Starts an implementation from a command template such as
+    /// `python3 server.py {port} {root}`: `{port}` becomes a free port and `{root}` the
+    /// folder to serve.
+    ///
+    /// The server is ready as soon as it prints a line starting with `listening on`, or
+    /// else as soon as it answers a request (`GET /` with `Connection: close`) on the port.
+    /// A process cannot announce readiness any other way, so this is the one place the
+    /// harness polls: with a short, growing wait, for at most [`STARTUP_PATIENCE`].
+    /// If the process exits first, the test fails showing its stderr.
+    pub fn external(template: &str, root: &Path) -> TestServer {
+        let port = free_port();
+        let root_text = root.to_string_lossy();
+        let mut command = command_from_template(
+            template,
+            &[("port", &port.to_string()), ("root", &root_text)],
+        );
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the server `{template}`: {e}"));
+        let stdin = child.stdin.take();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (listening, announced) = std::sync::mpsc::channel();
+        if let Some(out) = child.stdout.take() {
+            std::thread::spawn(move || watch_stdout(out, listening));
+        }
+        let (stderr_read, stderr_done) = std::sync::mpsc::channel::<()>();
+        if let Some(err) = child.stderr.take() {
+            let kept = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                keep_stderr(err, &kept);
+                drop(stderr_read);
+            });
+        }
+        let mut server = TestServer {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            running: Running::External {
+                child,
+                stdin,
+                stderr,
+                stderr_done,
+            },
+        };
+        server.await_ready(template, &announced);
+        server
+    }
+
+    fn await_ready(&mut self, template: &str, announced: &std::sync::mpsc::Receiver<String>) {
+        use std::sync::mpsc::RecvTimeoutError;
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(10);
+        let mut stdout_open = true;
+        while started.elapsed() < STARTUP_PATIENCE {
+            if stdout_open {
+                match announced.recv_timeout(wait) {
+                    Ok(line) => {
+                        if let Some(addr) = line
+                            .trim()
+                            .strip_prefix("listening on http://")
+                            .and_then(|a| a.parse().ok())
+                        {
+                            self.addr = addr;
+                        }
+                        return;
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => stdout_open = false,
+                }
+            } else {
+                std::thread::sleep(wait);
+            }
+            if let Some(status) = self.child().try_wait().ok().flatten() {
+                panic!(
+                    "\nexpected: the server to start and keep running\n\n\
+                     it exited ({status}) before it was ready.\n\
+                     command: {template}\n--- the server's stderr ---\n{}",
+                    self.stderr()
+                );
+            }
+            if answers_a_request(self.addr) {
+                return;
+            }
+            wait = (wait * 2).min(Duration::from_millis(200));
+        }
+        panic!(
+            "\nexpected: the server to print 'listening on http://IP:PORT' or to answer on \
+             port {} within {STARTUP_PATIENCE:?}\n\ncommand: {template}\n\
+             --- the server's stderr ---\n{}",
+            self.addr.port(),
+            self.stderr()
+        );
+    }
+
+    /// What an external server has written to stderr so far (its last 16 KiB).
+    pub fn stderr(&self) -> String {
+        match &self.running {
+            Running::External { stderr, .. } => stderr
+                .lock()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    /// Closes an external server's standard input: the signal to shut down gracefully
+    /// that every language can receive.
+    pub fn close_stdin(&mut self) {
+        if let Running::External { stdin, .. } = &mut self.running {
+            drop(stdin.take());
+        }
+    }
+
+    /// Waits, at most `patience`, for the server process to exit, and returns its status.
+    /// Polls: std cannot wait for a child with a time limit.
+    pub fn wait_for_exit(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(5);
+        loop {
+            if let Some(status) = self.child().try_wait().ok().flatten() {
+                return Some(status);
+            }
+            if started.elapsed() >= patience {
+                return None;
+            }
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Sends one `GET /` asking to close, and reads until the server does: true if anything
+/// came back. A request, not a bare connect-and-close, so that a first attempt at a server
+/// (one that assumes every connection carries a request) survives the check.
+fn answers_a_request(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(PATIENCE));
+    let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    !read_to_close(&mut stream).is_empty()
+}
+
+fn watch_stdout(out: std::process::ChildStdout, listening: std::sync::mpsc::Sender<String>) {
+    let mut lines = BufReader::new(out);
+    let mut line = String::new();
+    while matches!(lines.read_line(&mut line), Ok(n) if n > 0) {
+        if line.starts_with("listening on") {
+            let _ = listening.send(line.clone());
+        }
+        line.clear();
+    }
+}
+
+fn keep_stderr(mut err: std::process::ChildStderr, kept: &Mutex<Vec<u8>>) {
+    let mut chunk = [0; 4096];
+    while let Ok(n @ 1..) = err.read(&mut chunk) {
+        if let Ok(mut kept) = kept.lock() {
+            kept.extend_from_slice(&chunk[..n]);
+            let excess = kept.len().saturating_sub(STDERR_KEPT);
+            kept.drain(..excess);
+        }
+    }
+}
