@@ -67,7 +67,8 @@ pub fn free_port() -> u16 {
 impl TestServer {
     /// Starts an implementation from a command template such as
     /// `python3 server.py {port} {root}`: `{port}` becomes a free port and `{root}` the
-    /// folder to serve.
+    /// folder to serve. A template without `{root}` is run with the folder to serve as its
+    /// working directory, for servers that serve the folder they run in.
     ///
     /// The server is ready as soon as it prints a line starting with `listening on`, or
     /// else as soon as it answers a request (`GET /` with `Connection: close`) on the port.
@@ -81,6 +82,11 @@ impl TestServer {
             template,
             &[("port", &port.to_string()), ("root", &root_text)],
         );
+        // The assignment's server serves "files from its folder": a command that does not
+        // take the root as an argument is started inside it instead.
+        if !template.contains("{root}") {
+            command.current_dir(root);
+        }
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
