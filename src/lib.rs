@@ -28,6 +28,8 @@
 //! The library never prints: the binaries pass an [`AccessLog`] and turn errors into one
 //! line on stderr and an exit code.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod files;
 pub mod http;

@@ -13,14 +13,27 @@ use std::net::SocketAddr;
 #[derive(Debug)]
 pub enum ClientError {
     /// The host name could not be turned into an address (DNS failed).
-    Resolve { host: String, source: io::Error },
+    Resolve {
+        /// The name that could not be resolved.
+        host: String,
+        /// What the resolver said.
+        source: io::Error,
+    },
     /// No address of the host accepted a TCP connection.
-    Connect { addr: SocketAddr, source: io::Error },
+    Connect {
+        /// The last address tried.
+        addr: SocketAddr,
+        /// Why it refused.
+        source: io::Error,
+    },
     /// The server went quiet for longer than the timeout.
     TimedOut,
     /// The connection closed before the response header was complete;
     /// `got` is how many header bytes had arrived (0: no answer at all).
-    HeadCutShort { got: usize },
+    HeadCutShort {
+        /// Header bytes received before the close.
+        got: usize,
+    },
     /// The first line is not an HTTP status line (RFC 9112 section 4);
     /// holds the start of what arrived, for the message.
     NotHttp(String),
@@ -35,7 +48,12 @@ pub enum ClientError {
     BadChunk(String),
     /// The connection closed before the body was complete. `expected` is
     /// the Content-Length, or `None` for a chunked body missing its last chunk.
-    BodyCutShort { expected: Option<u64>, got: u64 },
+    BodyCutShort {
+        /// The announced length, if there was one.
+        expected: Option<u64>,
+        /// Body bytes received before the close.
+        got: u64,
+    },
     /// Any other failure reading from or writing to the connection.
     Network(io::Error),
     /// Writing the body to its destination (stdout, a file) failed.
