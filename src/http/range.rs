@@ -78,3 +78,36 @@ fn parse_number(text: &str) -> Option<u64> {
     }
     text.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_positions_get_the_whole_file() {
+        for value in [
+            "bytes=x-5",
+            "bytes=5-x",
+            "bytes=-",
+            "bytes=5",
+            "bytes=1-2-3",
+            "bytes=+1-2",
+        ] {
+            assert_eq!(answer_range(value, 100), RangeAnswer::Whole, "{value}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_satisfies_no_range() {
+        assert_eq!(answer_range("bytes=-5", 0), RangeAnswer::NotSatisfiable);
+        assert_eq!(answer_range("bytes=0-", 0), RangeAnswer::NotSatisfiable);
+    }
+
+    #[test]
+    fn the_last_byte_is_a_range_of_one() {
+        let last = RangeAnswer::Partial { start: 99, end: 99 };
+        assert_eq!(answer_range("bytes=99-", 100), last);
+        assert_eq!(answer_range("bytes=-1", 100), last);
+        assert_eq!(answer_range("bytes=99-99", 100), last);
+    }
+}
