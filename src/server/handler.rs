@@ -110,53 +110,52 @@ fn serve_path(request: &Request, root: &Root, options: Options) -> Reply {
 fn serve_file(request: &Request, path: &Path, mut file: File, metadata: &Metadata) -> Reply {
     let len = metadata.len();
     let validators = Validators::new(len, metadata.modified().ok());
-    let mut head = ResponseHead::new(StatusCode::Ok).header("ETag", validators.etag.clone());
-    if let Some(date) = validators.last_modified.and_then(try_http_date) {
-        head = head.header("Last-Modified", date);
-    }
+    let add_validators = |mut head: ResponseHead| {
+        if let Some(date) = validators.last_modified.and_then(try_http_date) {
+            head = head.header("Last-Modified", date);
+        }
+        head.header("ETag", validators.etag.clone())
+    };
 
     let not_modified = validators.not_modified(
         request.header("If-None-Match"),
         request.header("If-Modified-Since"),
     );
     if not_modified {
-        head.status = StatusCode::NotModified;
         return Reply {
-            head,
+            head: add_validators(ResponseHead::new(StatusCode::NotModified)),
             body: Body::Empty,
         };
     }
 
-    head = head
-        .header("Content-Type", content_type_for(path))
-        .header("Accept-Ranges", "bytes");
     let range = match (&request.method, request.header("Range")) {
         (Method::Get, Some(range)) if validators.range_allowed(request.header("If-Range")) => {
             answer_range(range, len)
         }
         _ => RangeAnswer::Whole,
     };
-    match range {
-        RangeAnswer::Whole => Reply {
-            head: head.header("Content-Length", len.to_string()),
-            body: Body::File(file, len),
-        },
-        RangeAnswer::Partial { start, end } if file.seek(SeekFrom::Start(start)).is_ok() => {
-            let count = end - start + 1;
-            head.status = StatusCode::PartialContent;
-            Reply {
-                head: head
-                    .header("Content-Range", format!("bytes {start}-{end}/{len}"))
-                    .header("Content-Length", count.to_string()),
-                body: Body::File(file, count),
-            }
-        }
-        RangeAnswer::Partial { .. } => Reply::error(StatusCode::InternalServerError),
+    let (status, start, count) = match range {
+        RangeAnswer::Whole => (StatusCode::Ok, 0, len),
+        RangeAnswer::Partial { start, end } => (StatusCode::PartialContent, start, end - start + 1),
         RangeAnswer::NotSatisfiable => {
             let mut reply = Reply::error(StatusCode::RangeNotSatisfiable);
             reply.head = reply.head.header("Content-Range", format!("bytes */{len}"));
-            reply
+            return reply;
         }
+    };
+    if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
+        return Reply::error(StatusCode::InternalServerError);
+    }
+    let mut head = ResponseHead::new(status)
+        .header("Content-Type", content_type_for(path))
+        .header("Content-Length", count.to_string());
+    if status == StatusCode::PartialContent {
+        let end = start + count - 1;
+        head = head.header("Content-Range", format!("bytes {start}-{end}/{len}"));
+    }
+    Reply {
+        head: add_validators(head).header("Accept-Ranges", "bytes"),
+        body: Body::File(file, count),
     }
 }
 
