@@ -79,3 +79,9 @@ bench-parser:
 browser-test:
 	bash scripts/install-browser.sh
 	$(CARGO) test --test browser
+
+.PHONY: mutants
+## mutants: mutation testing of src/ with cargo-mutants (hours on 2 cores; see docs/mutants.md)
+mutants:
+	command -v cargo-mutants >/dev/null || $(CARGO) install --locked cargo-mutants
+	$(CARGO) mutants $(MUTANTS_ARGS)
