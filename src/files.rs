@@ -194,6 +194,22 @@ mod tests {
     }
 
     #[test]
+    fn permission_problems_are_forbidden_and_the_rest_not_found() {
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert_eq!(io_to_lookup(denied), LookupError::Forbidden);
+        let missing = io::Error::from(io::ErrorKind::NotFound);
+        assert_eq!(io_to_lookup(missing), LookupError::NotFound);
+    }
+
+    #[test]
+    fn lookup_errors_explain_themselves_and_map_to_statuses() {
+        assert_eq!(LookupError::NotFound.to_string(), "not found");
+        assert_eq!(LookupError::Forbidden.to_string(), "forbidden");
+        assert_eq!(LookupError::NotFound.status(), StatusCode::NotFound);
+        assert_eq!(LookupError::Forbidden.status(), StatusCode::Forbidden);
+    }
+
+    #[test]
     fn empty_and_dot_segments_are_skipped() {
         assert_eq!(plain_segments("//a/./b/").unwrap(), vec!["a", "b"]);
     }
