@@ -131,6 +131,18 @@ mod tests {
     }
 
     #[test]
+    fn target_errors_explain_themselves() {
+        assert_eq!(
+            TargetError::BadEscape.to_string(),
+            "bad percent-escape in request target"
+        );
+        assert_eq!(
+            TargetError::NotUtf8.to_string(),
+            "request path is not UTF-8"
+        );
+    }
+
+    #[test]
     fn absolute_form_keeps_only_the_path() {
         assert_eq!(decode_target("HTTP://h:80").unwrap(), "/");
         assert_eq!(decode_target("http://h?q=/x").unwrap(), "/");
