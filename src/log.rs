@@ -109,6 +109,27 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_is_one_line_in_common_log_order() {
+        let entry = LogEntry {
+            peer: "127.0.0.1:50000".parse().expect("an address"),
+            time: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            request_line: Some("GET /a b HTTP/1.1".into()),
+            status: Some(404),
+            bytes_sent: 120,
+        };
+        assert_eq!(
+            entry.to_string(),
+            "127.0.0.1:50000 [Tue, 14 Nov 2023 22:13:20 GMT] \"GET /a b HTTP/1.1\" 404 120"
+        );
+        let silent = LogEntry {
+            request_line: None,
+            status: None,
+            ..entry
+        };
+        assert!(silent.to_string().ends_with("GMT] \"-\" - 120"), "{silent}");
+    }
+
+    #[test]
     fn absurd_times_have_no_http_date() {
         let far = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_800);
         assert_eq!(try_http_date(far), None);
