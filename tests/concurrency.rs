@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use support::{connect, exchange, read_to_close, test_config, Exchange, Site, TestServer};
+use support::{exchange, read_to_close, start_download, test_config, Exchange, Site, TestServer};
 use weblab::{Config, Mode};
 
 every_mode!(
@@ -161,31 +161,15 @@ fn a_panicking_handler_leaves_the_server_serving(mode: Mode) {
 /// Starts a download of a file too big for the socket buffers and reads only its head:
 /// the server is then busy writing to this connection, which proves it was accepted.
 fn busy_download(server: &TestServer) -> TcpStream {
-    let mut stream = connect(server.addr());
-    stream
-        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send a request");
-    let mut head = Vec::new();
-    let mut byte = [0];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => panic!("the download's head was cut short: {head:?}"),
-        }
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
+    let (stream, head) = start_download(server.addr(), "/big.bin");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     stream
 }
 
 fn big_site() -> Site {
-    let site = Site::new().file("a.txt", "a");
-    let file = std::fs::File::create(site.path().join("big.bin")).expect("create big.bin");
-    file.set_len(256 << 20).expect("make big.bin 256 MiB");
-    site
+    Site::new()
+        .file("a.txt", "a")
+        .sparse_file("big.bin", 256 << 20)
 }
 
 fn past_the_bound_comes_503_and_no_new_thread(mode: Mode) {

@@ -3,9 +3,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use assert_cmd::Command as AssertCommand;
 use predicates::prelude::*;
@@ -32,73 +33,92 @@ fn every_mode_is_accepted_on_the_command_line() {
     }
 }
 
+/// The real server with its stderr piped, to read its access log; killed when dropped,
+/// even when a test fails half-way.
+struct LoggedServer {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl LoggedServer {
+    fn start(root: &Path, extra: &[&str]) -> LoggedServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["--port", "0", "--root"])
+            .arg(root)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .and_then(|a| a.parse().ok());
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no listening line: {line:?}");
+        };
+        LoggedServer { child, addr }
+    }
+
+    /// Stops the server and returns everything it wrote to stderr.
+    fn stop_and_read_stderr(mut self) -> String {
+        let mut stderr = self.child.stderr.take().expect("piped");
+        let _ = self.child.kill();
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// In single mode, a connection is logged before the next one is accepted: once a later
+/// exchange is answered, the lines of the earlier ones are written.
+const SINGLE: &[&str] = &["--mode", "single"];
+
 #[test]
 fn each_request_writes_one_escaped_access_log_line_to_stderr() {
     let site = Site::new().file("index.html", "home");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["--port", "0", "--root"])
-        .arg(site.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-    let mut line = String::new();
-    stdout
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .and_then(|a| a.parse().ok())
-        .expect("a listening line");
-
-    exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(200);
-    exchange(addr, b"GET /\x1b[31mred HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(400);
-
-    let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
-    let mut first = String::new();
-    let mut second = String::new();
-    stderr.read_line(&mut first).expect("read a log line");
-    stderr.read_line(&mut second).expect("read a log line");
-    let _ = child.kill();
-    let _ = child.wait();
-    // Two workers may finish logging in either order.
-    let (ok, bad) = match first.contains(" 200 ") {
-        true => (first, second),
-        false => (second, first),
-    };
-    assert!(ok.contains("\"GET / HTTP/1.1\" 200 "), "log line: {ok:?}");
-    assert!(bad.contains("\\x1b[31mred"), "escaped log line: {bad:?}");
-    assert!(!bad.contains('\x1b'), "no raw escape character: {bad:?}");
+    let server = LoggedServer::start(site.path(), SINGLE);
+    exchange(server.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(200);
+    exchange(server.addr, b"GET /\x1b[31mred HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(400);
+    exchange(server.addr, b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(404);
+    let log = server.stop_and_read_stderr();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= 2, "one line per request: {log:?}");
+    assert!(
+        lines[0].contains("\"GET / HTTP/1.1\" 200 "),
+        "log line: {:?}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("\\x1b[31mred"),
+        "escaped log line: {:?}",
+        lines[1]
+    );
+    assert!(!log.contains('\x1b'), "no raw escape character: {log:?}");
 }
 
 #[test]
 fn quiet_writes_no_access_log() {
     let site = Site::new().file("index.html", "home");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["--port", "0", "--quiet", "--root"])
-        .arg(site.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-    let mut line = String::new();
-    stdout
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let addr = line.trim()["listening on http://".len()..]
-        .parse()
-        .expect("an address");
-    exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(200);
-    let _ = child.kill();
-    let output = child.wait_with_output().expect("collect the output");
-    assert!(
-        output.stderr.is_empty(),
-        "stderr: {:?}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let server = LoggedServer::start(site.path(), &["--quiet", "--mode", "single"]);
+    exchange(server.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(200);
+    exchange(server.addr, b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n").assert_status(404);
+    let stderr = server.stop_and_read_stderr();
+    assert!(stderr.is_empty(), "stderr: {stderr:?}");
 }
 
 #[test]

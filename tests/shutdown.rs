@@ -3,13 +3,13 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::{connect, Site, TestServer, PATIENCE};
+use support::{connect, count_to_close, start_download, Site, TestServer, PATIENCE};
 use weblab::Mode;
 
 every_mode!(a_download_in_flight_completes_after_a_stop);
@@ -17,44 +17,16 @@ every_mode!(a_download_in_flight_completes_after_a_stop);
 const BIG: u64 = 64 << 20;
 
 fn big_site() -> Site {
-    let site = Site::new().file("a.txt", "a");
-    let file = std::fs::File::create(site.path().join("big.bin")).expect("create big.bin");
-    file.set_len(BIG).expect("make big.bin 64 MiB");
-    site
+    Site::new().file("a.txt", "a").sparse_file("big.bin", BIG)
 }
 
-/// Sends a GET for the big file and reads the response head: after this the server is
-/// busy sending the body, which does not fit in the socket buffers.
-fn start_download(addr: std::net::SocketAddr) -> TcpStream {
-    let mut stream = connect(addr);
-    stream
-        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send a request");
-    let mut head = Vec::new();
-    let mut byte = [0];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => panic!("the head was cut short: {head:?}"),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
+/// Starts downloading the big file and checks its head: after this the server is busy
+/// sending the body, which does not fit in the socket buffers.
+fn start_big_download(addr: std::net::SocketAddr) -> TcpStream {
+    let (stream, head) = start_download(addr, "/big.bin");
     assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
     assert!(head.contains(&format!("Content-Length: {BIG}")), "{head}");
     stream
-}
-
-/// Reads the rest of the body; returns how many bytes came.
-fn finish_download(mut stream: TcpStream) -> u64 {
-    let mut chunk = vec![0; 1 << 20];
-    let mut total = 0;
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => return total,
-            Ok(n) => total += n as u64,
-            Err(e) => panic!("the download failed after {total} bytes: {e}"),
-        }
-    }
 }
 
 fn a_download_in_flight_completes_after_a_stop(mode: Mode) {
@@ -62,7 +34,7 @@ fn a_download_in_flight_completes_after_a_stop(mode: Mode) {
     let server = TestServer::start(site.path(), mode);
     let addr = server.addr();
     let handle = server.handle().clone();
-    let download = start_download(addr);
+    let download = start_big_download(addr);
 
     // Stop on another thread: `stop` returns only once every server thread is joined.
     let (stopped, on_stop) = mpsc::channel();
@@ -73,7 +45,7 @@ fn a_download_in_flight_completes_after_a_stop(mode: Mode) {
     handle.shutdown(); // the stop is under way before the download goes on
 
     assert_eq!(
-        finish_download(download),
+        count_to_close(download),
         BIG,
         "{mode}: the whole file arrives"
     );
@@ -121,7 +93,7 @@ fn a_stuck_download_is_cut_off_after_the_timeout() {
     };
     let server = TestServer::start_with(site.path(), config);
     // This client never reads: without a bound, the stop would wait for it forever.
-    let _stuck = start_download(server.addr());
+    let _stuck = start_big_download(server.addr());
     let (stopped, on_stop) = mpsc::channel();
     std::thread::spawn(move || {
         server.stop();
@@ -139,11 +111,11 @@ fn sigterm_lets_the_download_finish_and_exits_0() {
         let site = big_site();
         let mut server = TestServer::binary(site.path(), &["--quiet"]);
         let addr = server.addr();
-        let download = start_download(addr);
+        let download = start_big_download(addr);
         let pid = server.child().id() as libc::pid_t;
         // SAFETY: kill(2) with a valid signal number on our own child process.
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "send the signal");
-        assert_eq!(finish_download(download), BIG, "the whole file arrives");
+        assert_eq!(count_to_close(download), BIG, "the whole file arrives");
 
         let mut child = std::mem::replace(server.child(), dummy_child());
         let (exited, on_exit) = mpsc::channel();

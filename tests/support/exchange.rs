@@ -105,6 +105,35 @@ fn response_length(raw: &[u8], to_head: bool) -> Option<usize> {
     Some(end + length)
 }
 
+/// Sends `GET path` and reads only the response head, byte by byte, leaving the body
+/// unread: with a file too big for the socket buffers, the server is then busy sending it.
+pub fn start_download(addr: SocketAddr, path: &str) -> (TcpStream, String) {
+    let mut stream = connect(addr);
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("send a request");
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => panic!("the response head was cut short: {head:?}"),
+        }
+    }
+    (stream, String::from_utf8_lossy(&head).into_owned())
+}
+
+/// Reads until the server closes, without keeping the bytes; returns how many came.
+pub fn count_to_close(mut stream: TcpStream) -> u64 {
+    let mut chunk = vec![0; 1 << 20];
+    let mut total = 0;
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return total,
+            Ok(n) => total += n as u64,
+            Err(e) => panic!("the download failed after {total} bytes: {e}"),
+        }
+    }
+}
+
 /// Reads until the peer closes, a reset, or [`PATIENCE`] runs out.
 pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     let mut raw = Vec::new();

@@ -34,6 +34,14 @@ impl Site {
         self
     }
 
+    /// Adds a sparse file of `len` zero bytes: long, but almost no disk used and fast to
+    /// create, for tests of large downloads.
+    pub fn sparse_file(self, path: &str, len: u64) -> Site {
+        let file = std::fs::File::create(self.path().join(path)).expect("create a large file");
+        file.set_len(len).expect("set the large file's length");
+        self
+    }
+
     /// Adds an empty folder.
     pub fn dir(self, path: &str) -> Site {
         std::fs::create_dir_all(self.path().join(path)).expect("create a folder");
