@@ -45,3 +45,39 @@ pub fn content_type_for(path: &Path) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_extension_has_its_type() {
+        let cases = [
+            ("htm", "text/html; charset=utf-8"),
+            ("mjs", "text/javascript; charset=utf-8"),
+            ("md", "text/markdown; charset=utf-8"),
+            ("csv", "text/csv; charset=utf-8"),
+            ("xml", "application/xml"),
+            ("webp", "image/webp"),
+            ("avif", "image/avif"),
+            ("woff", "font/woff"),
+            ("woff2", "font/woff2"),
+            ("mp4", "video/mp4"),
+            ("webm", "video/webm"),
+            ("mp3", "audio/mpeg"),
+            ("zip", "application/zip"),
+        ];
+        for (extension, expected) in cases {
+            let name = format!("file.{extension}");
+            assert_eq!(content_type_for(Path::new(&name)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_just_bytes() {
+        assert_eq!(
+            content_type_for(Path::new(".hidden")),
+            "application/octet-stream"
+        );
+    }
+}
