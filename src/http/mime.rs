@@ -74,7 +74,7 @@ mod tests {
     }
 
     #[test]
-    fn a_name_that_is_not_utf8_is_just_bytes() {
+    fn a_dotfile_without_extension_is_just_bytes() {
         assert_eq!(
             content_type_for(Path::new(".hidden")),
             "application/octet-stream"
