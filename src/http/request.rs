@@ -550,6 +550,14 @@ mod tests {
     }
 
     #[test]
+    fn the_limits_are_the_documented_sizes() {
+        // Tests elsewhere are written in terms of these constants; pin their values here.
+        assert_eq!(MAX_REQUEST_LINE, 8192);
+        assert_eq!(MAX_HEAD, 65536);
+        assert_eq!(MAX_HEADERS, 100);
+    }
+
+    #[test]
     fn limits_give_414_and_431() {
         let long_line = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_REQUEST_LINE));
         assert_eq!(
