@@ -550,6 +550,30 @@ mod tests {
     }
 
     #[test]
+    fn a_leading_bare_lf_line_is_skipped_too() {
+        let (request, used) = complete(b"\nGET / HTTP/1.0\n\n");
+        assert_eq!(request.target, "/");
+        assert_eq!(used, 17);
+        // Only one: a second empty line makes an empty request line.
+        assert_eq!(
+            parse_request(b"\n\nGET / HTTP/1.0\n\n"),
+            Err(RequestError::BadRequestLine)
+        );
+    }
+
+    #[test]
+    fn request_errors_explain_themselves() {
+        assert_eq!(
+            RequestError::MissingHost.to_string(),
+            "HTTP/1.1 request without Host"
+        );
+        assert_eq!(
+            RequestError::LengthWithTransferEncoding.to_string(),
+            "both Content-Length and Transfer-Encoding"
+        );
+    }
+
+    #[test]
     fn the_limits_are_the_documented_sizes() {
         // Tests elsewhere are written in terms of these constants; pin their values here.
         assert_eq!(MAX_REQUEST_LINE, 8192);
