@@ -228,7 +228,6 @@ pub fn parse_request(buf: &[u8]) -> Result<Parse, RequestError> {
     let start = match buf {
         [b'\r', b'\n', ..] => 2,
         [b'\n', ..] => 1,
-        [b'\r'] => return Ok(Parse::Incomplete),
         _ => 0,
     };
     let mut lines = Lines { buf, pos: start };
@@ -248,21 +247,21 @@ pub fn parse_request(buf: &[u8]) -> Result<Parse, RequestError> {
     }
     let (method, target, version) = parse_request_line(line)?;
 
+    // The head, up to and including its empty line, may be at most MAX_HEAD bytes.
     let mut headers = Vec::new();
     loop {
-        if lines.pos - start > MAX_HEAD {
-            return Err(RequestError::HeadTooLarge);
-        }
         let Some(line) = lines.next_line() else {
-            let partial = lines.rest();
-            if lines.pos + partial.len() - start > MAX_HEAD {
+            if buf.len() - start > MAX_HEAD {
                 return Err(RequestError::HeadTooLarge);
             }
-            return match could_be_header_line(strip_cr_at_end(partial)) {
+            return match could_be_header_line(strip_cr_at_end(lines.rest())) {
                 true => Ok(Parse::Incomplete),
                 false => Err(RequestError::BadHeader),
             };
         };
+        if lines.pos - start > MAX_HEAD {
+            return Err(RequestError::HeadTooLarge);
+        }
         if line.is_empty() {
             break;
         }
@@ -570,6 +569,51 @@ mod tests {
         assert_eq!(
             RequestError::LengthWithTransferEncoding.to_string(),
             "both Content-Length and Transfer-Encoding"
+        );
+    }
+
+    /// A head of exactly `len` bytes: a request line, one long header, the empty line.
+    fn head_of(len: usize) -> Vec<u8> {
+        let fixed = "GET / HTTP/1.1\r\nX: \r\n\r\n".len();
+        format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "v".repeat(len - fixed)).into_bytes()
+    }
+
+    #[test]
+    fn a_head_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not() {
+        let exact = head_of(MAX_HEAD);
+        assert_eq!(exact.len(), MAX_HEAD);
+        assert!(matches!(
+            parse_request(&exact),
+            Err(RequestError::MissingHost)
+        ));
+        let over = head_of(MAX_HEAD + 1);
+        assert_eq!(parse_request(&over), Err(RequestError::HeadTooLarge));
+        // Still waiting for a line end: at the limit it may yet end; past it, it cannot.
+        let partial = |len: usize| {
+            let fixed = "GET / HTTP/1.1\r\nX: ".len();
+            format!("GET / HTTP/1.1\r\nX: {}", "v".repeat(len - fixed)).into_bytes()
+        };
+        assert_eq!(parse_request(&partial(MAX_HEAD)), Ok(Parse::Incomplete));
+        assert_eq!(
+            parse_request(&partial(MAX_HEAD + 1)),
+            Err(RequestError::HeadTooLarge)
+        );
+    }
+
+    #[test]
+    fn a_request_line_of_exactly_the_limit_is_accepted() {
+        let target = "a".repeat(MAX_REQUEST_LINE - "GET / HTTP/1.1".len());
+        let line = format!("GET /{target} HTTP/1.1");
+        assert_eq!(line.len(), MAX_REQUEST_LINE);
+        let head = format!("{line}\r\nHost: x\r\n\r\n");
+        assert!(matches!(
+            parse_request(head.as_bytes()),
+            Ok(Parse::Complete(..))
+        ));
+        let longer = format!("GET /a{target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(
+            parse_request(longer.as_bytes()),
+            Err(RequestError::RequestLineTooLong)
         );
     }
 
