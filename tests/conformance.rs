@@ -221,31 +221,32 @@ fn run_client(server: &FakeServer, path: &str) -> ClientRun {
         .unwrap_or_else(|e| panic!("cannot start the client `{template}`: {e}"));
     let mut out = child.stdout.take().expect("stdout is piped");
     let mut err = child.stderr.take().expect("stderr is piped");
+    // Each reader says when its pipe closes: a client closes both when it exits. That is
+    // the event to wait on, with a limit (std cannot wait for a child with one).
+    let (closed, pipe_closed) = std::sync::mpsc::channel();
+    let closed_too = closed.clone();
     let stdout = std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = out.read_to_end(&mut bytes);
+        let _ = closed.send(());
         bytes
     });
     let stderr = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = err.read_to_string(&mut text);
+        let _ = closed_too.send(());
         text
     });
-    // std cannot wait for a child with a time limit: poll, with a growing wait.
-    let started = Instant::now();
-    let mut wait = Duration::from_millis(5);
-    let exit = loop {
-        if let Some(status) = child.try_wait().ok().flatten() {
-            break Some(status);
-        }
-        if started.elapsed() > PATIENCE {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(wait);
-        wait = (wait * 2).min(Duration::from_millis(100));
-    };
+    let deadline = Instant::now() + PATIENCE;
+    let both_closed = (0..2).all(|_| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        pipe_closed.recv_timeout(left).is_ok()
+    });
+    if !both_closed {
+        let _ = child.kill();
+    }
+    let status = child.wait().ok();
+    let exit = if both_closed { status } else { None };
     ClientRun {
         command: shown,
         exit,

@@ -187,19 +187,16 @@ impl TestServer {
     }
 
     /// Waits, at most `patience`, for the server process to exit, and returns its status.
-    /// Polls: std cannot wait for a child with a time limit.
+    /// Waits on the event of its stderr closing, which happens when it exits (std cannot
+    /// wait for a child with a time limit, but a pipe's reader can).
     pub fn wait_for_exit(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
-        let started = Instant::now();
-        let mut wait = Duration::from_millis(5);
-        loop {
-            if let Some(status) = self.child().try_wait().ok().flatten() {
-                return Some(status);
-            }
-            if started.elapsed() >= patience {
-                return None;
-            }
-            std::thread::sleep(wait);
-            wait = (wait * 2).min(Duration::from_millis(100));
+        let Running::External { stderr_done, .. } = &self.running else {
+            panic!("wait_for_exit is for servers started with TestServer::external");
+        };
+        match stderr_done.recv_timeout(patience) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            // Disconnected: the reader saw the end of stderr, so the process has gone.
+            _ => self.child().wait().ok(),
         }
     }
 }
