@@ -33,9 +33,9 @@ const KILL_AFTER: Duration = Duration::from_secs(30);
 /// writes what the browser made of it where `--dump-dom` shows it.
 const CHECK_PAGE: &str = r#"<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>browser check</title></head>
-<body>
-<pre id="result">pending</pre>
-<iframe id="page" src="index.html" width="800" height="600"></iframe>
+<body style="margin: 0; overflow: hidden">
+<pre id="result" hidden>pending</pre>
+<iframe id="page" src="index.html" style="display: block; border: 0; width: 100vw; height: 100vh"></iframe>
 <script>
 document.getElementById("page").addEventListener("load", function () {
   var page = this.contentDocument;
@@ -66,13 +66,21 @@ fn page_renders_with_its_stylesheet_image_and_script(mode: Mode) {
     let base = format!("http://{}", server.addr());
     let profile = tempfile::tempdir().expect("create a browser profile folder");
 
-    let dump = run_browser(
+    // One browser run both reports what it rendered and takes the screenshot.
+    let screenshot = screenshots_dir().join(format!("{mode}.png"));
+    let _ = std::fs::remove_file(&screenshot);
+    let run = run_browser(
         &chromium,
         profile.path(),
-        &["--virtual-time-budget=5000", "--dump-dom"],
+        &[
+            "--virtual-time-budget=5000",
+            "--window-size=1024,768",
+            "--dump-dom",
+            &format!("--screenshot={}", screenshot.display()),
+        ],
         &format!("{base}/browser-check.html"),
     );
-    let result = check_result(&dump.stdout);
+    let result = check_result(&run.stdout);
     let expect = |key: &str, wanted: &str| {
         let got = result
             .iter()
@@ -82,7 +90,7 @@ fn page_renders_with_its_stylesheet_image_and_script(mode: Mode) {
             got,
             Some(wanted),
             "\n{mode} mode: the page's {key} is not what the fixtures make it\n{}",
-            dump.describe()
+            run.describe()
         );
     };
     expect("background", "rgb(250, 248, 240)"); // from style.css
@@ -90,23 +98,12 @@ fn page_renders_with_its_stylesheet_image_and_script(mode: Mode) {
     expect("image", "loaded"); // images/logo.png
     expect("title", "weblab");
 
-    let screenshot = screenshots_dir().join(format!("{mode}.png"));
-    let _ = std::fs::remove_file(&screenshot);
-    let shot = run_browser(
-        &chromium,
-        profile.path(),
-        &[
-            "--window-size=1024,768",
-            &format!("--screenshot={}", screenshot.display()),
-        ],
-        &format!("{base}/"),
-    );
     let png = std::fs::read(&screenshot).unwrap_or_default();
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n"),
         "\n{mode} mode: no screenshot at {}\n{}",
         screenshot.display(),
-        shot.describe()
+        run.describe()
     );
 
     let log = server.stop_and_read_log();
@@ -286,11 +283,12 @@ fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> thread::JoinH
 
 /// The `key=value` lines the check page wrote into `<pre id="result">`.
 fn check_result(dom: &str) -> Vec<(String, String)> {
-    let start = "<pre id=\"result\">";
-    let Some(from) = dom.find(start).map(|i| i + start.len()) else {
+    let Some(tag) = dom.find("<pre id=\"result\"") else {
         return Vec::new();
     };
-    let text = &dom[from..];
+    let Some(text) = dom[tag..].split_once('>').map(|(_, rest)| rest) else {
+        return Vec::new();
+    };
     let text = &text[..text.find("</pre>").unwrap_or(text.len())];
     text.lines()
         .filter_map(|line| line.split_once('='))
