@@ -19,7 +19,7 @@ fn short_timeout(mode: Mode) -> (Site, TestServer) {
     let site = Site::new().file("a.txt", "a");
     let config = Config {
         mode,
-        timeout: Duration::from_millis(500),
+        timeout: Duration::from_millis(250),
         ..Config::default()
     };
     let server = TestServer::start_with(site.path(), config);
