@@ -12,9 +12,10 @@ demo:
 	$(CARGO) build --quiet --bins --examples
 	$(CARGO) run --quiet --example demo
 
-## test: the whole test suite
+## test: the whole test suite: cargo test, then the slow grading runs it leaves out
 test:
 	$(CARGO) test
+	$(CARGO) test --test grading -- --ignored
 
 ## lint: formatting, clippy with warnings as errors, and the docs
 lint:
