@@ -102,7 +102,7 @@ fn a_server_without_404_loses_exactly_that_behaviour() {
 /// run it with `--ignored`. One run at a time: each already checks its behaviours in
 /// parallel, and several at once on a small machine starve the timing-bound ones.
 #[test]
-#[ignore = "three more whole grading runs; make test runs it"]
+#[ignore = "four more whole grading runs; make test runs it"]
 fn every_other_student_server_loses_exactly_the_behaviour_its_bug_breaks() {
     assert_graded("escapes_root.py", &["ex05_dot_dot_never_leaves_the_root"]);
     assert_graded(
@@ -112,5 +112,9 @@ fn every_other_student_server_loses_exactly_the_behaviour_its_bug_breaks() {
     assert_graded(
         "single_threaded.py",
         &["ex03_a_second_client_is_served_while_the_first_is_still_sending"],
+    );
+    assert_graded(
+        "thread_per_connection.py",
+        &["ex04_the_thread_count_stays_bounded_under_many_connections"],
     );
 }
