@@ -24,6 +24,7 @@
 //! | Task 2: the client | [`client`] |
 //! | Task 3: a thread per connection | [`Mode::Threaded`] in [`server`] |
 //! | Beyond: a bounded pool that slow clients cannot block | [`Mode::Pool`], [`server::pool::ThreadPool`] |
+//! | Grading a submission (the `grade` command) | [`grade`]: rubric, outcomes, reports |
 //!
 //! The library never prints: the binaries pass an [`AccessLog`] and turn errors into one
 //! line on stderr and an exit code.
@@ -32,6 +33,7 @@
 
 pub mod client;
 pub mod files;
+pub mod grade;
 pub mod http;
 pub mod log;
 pub mod server;

@@ -15,11 +15,14 @@
 //! language) instead of the crates in `exercises/`.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
+use weblab::grade::{
+    find, gradescope_json, in_words, indent, parse_libtest, parse_rubric, pick_hint, rubric_report,
+    score, Graded, Outcome, Part, Scored,
+};
 
 /// Check, track and grade the weblab exercises.
 #[derive(Parser)]
@@ -88,83 +91,7 @@ fn fail(message: &str) -> ExitCode {
 }
 
 // ---------------------------------------------------------------------------------------
-// The rubric
-
-/// One part of the rubric: an exercise (or the private cases) and its behaviours.
-struct Part {
-    id: String,
-    title: String,
-    task: String,
-    folder: String,
-    role: String,
-    behaviours: Vec<(String, u32)>,
-}
-
-/// Reads the small subset of TOML the rubric uses: `[id]` sections of `key = value` lines.
-fn parse_rubric(text: &str) -> Vec<Part> {
-    let mut parts: Vec<Part> = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(id) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            parts.push(Part {
-                id: id.to_string(),
-                title: String::new(),
-                task: String::new(),
-                folder: String::new(),
-                role: String::new(),
-                behaviours: Vec::new(),
-            });
-            continue;
-        }
-        let (Some(part), Some((key, value))) = (parts.last_mut(), line.split_once('=')) else {
-            continue;
-        };
-        let value = value.trim().trim_matches('"').to_string();
-        match key.trim() {
-            "title" => part.title = value,
-            "task" => part.task = value,
-            "folder" => part.folder = value,
-            "role" => part.role = value,
-            test => part
-                .behaviours
-                .push((test.to_string(), value.parse().unwrap_or(0))),
-        }
-    }
-    parts
-}
-
-fn find<'a>(rubric: &'a [Part], id: &str) -> Option<&'a Part> {
-    let id = id.trim_start_matches("ex");
-    rubric
-        .iter()
-        .find(|p| p.id == id || p.id == format!("{id:0>2}"))
-}
-
-/// A behaviour's name in words: `ex01_missing_file_gets_404` -> "missing file gets 404".
-fn in_words(test: &str) -> String {
-    let words = match test.split_once('_') {
-        Some((prefix, rest)) if prefix.starts_with("ex") => rest,
-        _ => test,
-    };
-    words.replace('_', " ")
-}
-
-// ---------------------------------------------------------------------------------------
 // Running the behaviours
-
-/// What happened to one behaviour; `output` explains a failure.
-#[derive(Clone)]
-struct Outcome {
-    passed: bool,
-    output: String,
-}
-
-/// A behaviour, its points, and what happened to it.
-type Scored = (String, u32, Outcome);
-/// Each part of the rubric with its scored behaviours.
-type Graded<'p> = Vec<(&'p Part, Vec<Scored>)>;
 
 struct Grader<'a> {
     kit: &'a Path,
@@ -386,155 +313,10 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// Each behaviour of `part` with its points and outcome; behaviours that did not run
-/// (a build that failed, a test that is missing) fail with the reason.
-fn score(part: &Part, results: &Result<HashMap<String, Outcome>, String>) -> Vec<Scored> {
-    part.behaviours
-        .iter()
-        .map(|(test, points)| {
-            let outcome = match results {
-                Ok(outcomes) => outcomes.get(test).cloned().unwrap_or(Outcome {
-                    passed: false,
-                    output: "this behaviour did not run".into(),
-                }),
-                Err(why) => Outcome {
-                    passed: false,
-                    output: why.clone(),
-                },
-            };
-            (test.clone(), *points, outcome)
-        })
-        .collect()
-}
-
-/// Reads libtest's plain output: `test NAME ... ok|FAILED` lines, then a `---- NAME stdout
-/// ----` section for each failure, holding the panic message the harness wrote.
-fn parse_libtest(stdout: &str) -> HashMap<String, Outcome> {
-    let mut outcomes = HashMap::new();
-    for line in stdout.lines() {
-        let Some(rest) = line.strip_prefix("test ") else {
-            continue;
-        };
-        if let Some((name, verdict)) = rest.rsplit_once(" ... ") {
-            let passed = match verdict.trim() {
-                "ok" => true,
-                "FAILED" => false,
-                _ => continue,
-            };
-            let output = String::new();
-            outcomes.insert(name.trim().to_string(), Outcome { passed, output });
-        }
-    }
-    let mut current: Option<String> = None;
-    for line in stdout.lines() {
-        if let Some(name) = line
-            .strip_prefix("---- ")
-            .and_then(|l| l.strip_suffix(" stdout ----"))
-        {
-            current = Some(name.to_string());
-            continue;
-        }
-        if line == "failures:" || line.starts_with("test result:") {
-            current = None;
-            continue;
-        }
-        // The test's own panic location says nothing to a student; the server's does.
-        let noise = line.contains("panicked at tests/")
-            || line.contains("panicked at tests\\")
-            || line.starts_with("note: run with `RUST_BACKTRACE");
-        if let (Some(name), false) = (&current, noise) {
-            if let Some(outcome) = outcomes.get_mut(name) {
-                outcome.output.push_str(line);
-                outcome.output.push('\n');
-            }
-        }
-    }
-    for outcome in outcomes.values_mut() {
-        outcome.output = outcome.output.trim().to_string();
-    }
-    outcomes
-}
-
-fn indent(text: &str, by: &str) -> String {
-    text.lines()
-        .map(|line| format!("{by}{line}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-// ---------------------------------------------------------------------------------------
-// Reports
-
-fn rubric_report(graded: &Graded) -> String {
-    let mut out = String::new();
-    let (mut total, mut most) = (0, 0);
-    for (part, outcomes) in graded {
-        let max: u32 = outcomes.iter().map(|(_, points, _)| points).sum();
-        let got: u32 = outcomes
-            .iter()
-            .filter(|(_, _, o)| o.passed)
-            .map(|(_, points, _)| points)
-            .sum();
-        let heading = format!("{} · {} {}", part.task, part.id, part.title);
-        let _ = writeln!(out, "{heading:<66} {got:>3}/{max}");
-        for (test, points, outcome) in outcomes {
-            let earned = if outcome.passed { *points } else { 0 };
-            let _ = writeln!(out, "  [{earned}/{points}] {test}");
-        }
-        out.push('\n');
-        total += got;
-        most += max;
-    }
-    let _ = writeln!(out, "Total: {total}/{most}");
-    out
-}
-
-fn gradescope_json(graded: &Graded) -> String {
-    let mut tests = Vec::new();
-    let mut total = 0;
-    for (part, outcomes) in graded {
-        for (index, (test, points, outcome)) in outcomes.iter().enumerate() {
-            let score = if outcome.passed { *points } else { 0 };
-            total += score;
-            tests.push(format!(
-                "    {{\"name\": {}, \"number\": {}, \"score\": {score}, \"max_score\": {points}, \
-                 \"status\": \"{}\", \"output\": {}}}",
-                json_string(test),
-                json_string(&format!("{}.{}", part.id, index + 1)),
-                if outcome.passed { "passed" } else { "failed" },
-                json_string(&outcome.output)
-            ));
-        }
-    }
-    format!(
-        "{{\n  \"score\": {total},\n  \"tests\": [\n{}\n  ]\n}}\n",
-        tests.join(",\n")
-    )
-}
-
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 // ---------------------------------------------------------------------------------------
 // Hints
 
-/// Prints hint `number` of `exercises/hints/NN.md`, whose hints are `## ` sections.
+/// Prints hint `number` of `exercises/hints/NN.md`.
 fn hint(kit: &Path, exercise: &str, number: usize) -> ExitCode {
     let id = format!("{:0>2}", exercise.trim_start_matches("ex"));
     let path = kit.join("exercises/hints").join(format!("{id}.md"));
@@ -542,18 +324,11 @@ fn hint(kit: &Path, exercise: &str, number: usize) -> ExitCode {
         Ok(text) => text,
         Err(error) => return fail(&format!("{}: {error}", path.display())),
     };
-    let hints: Vec<&str> = text.split("\n## ").skip(1).collect();
-    let Some(chosen) = number.checked_sub(1).and_then(|i| hints.get(i)) else {
-        return fail(&format!("exercise {id} has hints 1 to {}", hints.len()));
-    };
-    println!("## {}", chosen.trim_end());
-    match number < hints.len() {
-        true => println!(
-            "\n(hint {number} of {}; the next: make hint EX={id} N={})",
-            hints.len(),
-            number + 1
-        ),
-        false => println!("\n(the last hint; the solution is in exercises/solutions/)"),
+    match pick_hint(&text, &id, number) {
+        Ok(hint) => {
+            println!("{hint}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => fail(&why),
     }
-    ExitCode::SUCCESS
 }
