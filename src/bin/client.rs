@@ -77,12 +77,10 @@ fn run(args: &Args) -> Result<ResponseHead, ClientError> {
         }
         Some(path) => {
             stdout.flush().map_err(ClientError::Output)?;
-            let total = match response.body_length {
-                BodyLength::Exactly(n) => Some(n),
-                _ => None,
-            };
             let file = create(path)?;
-            let mut out = Progress::new(BufWriter::new(file), total, io::stderr().is_terminal());
+            let total = known_size(&response.body_length);
+            let bar = io::stderr().is_terminal().then(io::stderr);
+            let mut out = Progress::new(BufWriter::new(file), total, bar);
             response.copy_body_to(&mut out)?;
             out.finish().map_err(ClientError::Output)?;
         }
@@ -100,30 +98,38 @@ fn create(path: &Path) -> Result<File, ClientError> {
     })
 }
 
-/// A writer that passes bytes through and, when `visible`, redraws a
-/// progress bar on stderr. It only appears once a download has taken a
-/// while, so quick fetches print nothing extra.
-struct Progress<W: Write> {
+/// The body's size, when the response says it in advance.
+fn known_size(length: &BodyLength) -> Option<u64> {
+    match length {
+        BodyLength::Exactly(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// A writer that passes bytes through and, when it has a `bar` to draw on
+/// (stderr, when that is a terminal), redraws a progress bar there. The bar
+/// only appears once a download has taken a while, so quick fetches print
+/// nothing extra.
+struct Progress<W: Write, B: Write = io::Stderr> {
     inner: W,
-    visible: bool,
+    bar: Option<B>,
     total: Option<u64>,
     written: u64,
     started: Instant,
     last_drawn: Option<Instant>,
 }
 
-impl<W: Write> Progress<W> {
+impl<W: Write, B: Write> Progress<W, B> {
     const FIRST_DRAW_AFTER: Duration = Duration::from_millis(500);
     const REDRAW_EVERY: Duration = Duration::from_millis(100);
 
-    fn new(inner: W, total: Option<u64>, visible: bool) -> Self {
-        let started = Instant::now();
+    fn new(inner: W, total: Option<u64>, bar: Option<B>) -> Self {
         Progress {
             inner,
-            visible,
+            bar,
             total,
             written: 0,
-            started,
+            started: Instant::now(),
             last_drawn: None,
         }
     }
@@ -137,44 +143,58 @@ impl<W: Write> Progress<W> {
         Ok(())
     }
 
+    /// Whether the bar should be drawn at `now`: first after a while, then now and then.
+    fn due(&self, now: Instant) -> bool {
+        match self.last_drawn {
+            None => now.saturating_duration_since(self.started) >= Self::FIRST_DRAW_AFTER,
+            Some(at) => now.saturating_duration_since(at) >= Self::REDRAW_EVERY,
+        }
+    }
+
     fn draw(&mut self) {
         self.last_drawn = Some(Instant::now());
-        let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
-        match self.total {
-            Some(total) if total > 0 => {
-                let fraction = (self.written as f64 / total as f64).min(1.0);
-                let filled = (fraction * 30.0) as usize;
-                eprint!(
-                    "\r[{:<30}] {:3.0}% {:.1} of {:.1} MiB",
-                    "#".repeat(filled),
-                    fraction * 100.0,
-                    mib(self.written),
-                    mib(total)
-                );
-            }
-            _ => eprint!("\r{:.1} MiB", mib(self.written)),
+        let line = bar_line(self.written, self.total);
+        if let Some(bar) = &mut self.bar {
+            // The bar is a courtesy: a terminal that cannot take it loses nothing else.
+            let _ = bar.write_all(line.as_bytes()).and_then(|()| bar.flush());
         }
+    }
+}
+
+/// One state of the bar, drawn over the last one (`\r`): a 30-character bar and a
+/// percentage when the size is known, else just the MiB so far.
+fn bar_line(written: u64, total: Option<u64>) -> String {
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    match total {
+        Some(total) if total > 0 => {
+            let fraction = (written as f64 / total as f64).min(1.0);
+            let filled = (fraction * 30.0) as usize;
+            format!(
+                "\r[{:<30}] {:3.0}% {:.1} of {:.1} MiB",
+                "#".repeat(filled),
+                fraction * 100.0,
+                mib(written),
+                mib(total)
+            )
+        }
+        _ => format!("\r{:.1} MiB", mib(written)),
     }
 }
 
 /// Ends the bar's line, so what comes next (maybe an error) starts on its own.
-impl<W: Write> Drop for Progress<W> {
+impl<W: Write, B: Write> Drop for Progress<W, B> {
     fn drop(&mut self) {
-        if self.last_drawn.is_some() {
-            eprintln!();
+        if let (Some(bar), Some(_)) = (&mut self.bar, self.last_drawn) {
+            let _ = bar.write_all(b"\n");
         }
     }
 }
 
-impl<W: Write> Write for Progress<W> {
+impl<W: Write, B: Write> Write for Progress<W, B> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.written += n as u64;
-        let due = match self.last_drawn {
-            None => self.started.elapsed() >= Self::FIRST_DRAW_AFTER,
-            Some(at) => at.elapsed() >= Self::REDRAW_EVERY,
-        };
-        if self.visible && due {
+        if self.bar.is_some() && self.due(Instant::now()) {
             self.draw();
         }
         Ok(n)
@@ -182,5 +202,104 @@ impl<W: Write> Write for Progress<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_is_known_only_from_a_content_length() {
+        assert_eq!(known_size(&BodyLength::Exactly(7)), Some(7));
+        for unknown in [
+            BodyLength::Empty,
+            BodyLength::Chunked,
+            BodyLength::UntilClose,
+        ] {
+            assert_eq!(known_size(&unknown), None);
+        }
+    }
+
+    #[test]
+    fn the_bar_shows_the_share_done_or_the_mib_so_far() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(
+            bar_line(0, Some(10 * MIB)),
+            format!("\r[{}]   0% 0.0 of 10.0 MiB", " ".repeat(30))
+        );
+        assert_eq!(
+            bar_line(5 * MIB, Some(10 * MIB)),
+            format!(
+                "\r[{}{}]  50% 5.0 of 10.0 MiB",
+                "#".repeat(15),
+                " ".repeat(15)
+            )
+        );
+        // More than announced still stops at a full bar.
+        assert_eq!(
+            bar_line(12 * MIB, Some(10 * MIB)),
+            format!("\r[{}] 100% 12.0 of 10.0 MiB", "#".repeat(30))
+        );
+        assert_eq!(bar_line(5 * MIB / 2, None), "\r2.5 MiB");
+        assert_eq!(bar_line(MIB, Some(0)), "\r1.0 MiB");
+    }
+
+    #[test]
+    fn the_bar_waits_half_a_second_then_redraws_every_tenth() {
+        let mut progress = Progress::new(Vec::new(), None, Some(Vec::new()));
+        let start = progress.started;
+        assert!(!progress.due(start + Duration::from_millis(499)));
+        assert!(progress.due(start + Duration::from_millis(500)));
+        let drawn = start + Duration::from_secs(2);
+        progress.last_drawn = Some(drawn);
+        assert!(!progress.due(drawn + Duration::from_millis(99)));
+        assert!(progress.due(drawn + Duration::from_millis(100)));
+    }
+
+    /// A progress writer whose first draw is already due.
+    fn slow_download<'a>(
+        out: &'a mut Vec<u8>,
+        total: Option<u64>,
+        bar: Option<&'a mut Vec<u8>>,
+    ) -> Progress<&'a mut Vec<u8>, &'a mut Vec<u8>> {
+        let mut progress = Progress::new(out, total, bar);
+        progress.started = Instant::now()
+            .checked_sub(Duration::from_secs(1))
+            .expect("the clock has run for a second");
+        progress
+    }
+
+    #[test]
+    fn a_slow_download_draws_the_bar_then_a_last_time_then_ends_the_line() {
+        let (mut out, mut bar) = (Vec::new(), Vec::new());
+        let mut progress = slow_download(&mut out, Some(20), Some(&mut bar));
+        progress.write_all(b"0123456789").expect("write");
+        progress.finish().expect("finish");
+        assert_eq!(out, b"0123456789");
+        let line = bar_line(10, Some(20));
+        assert_eq!(String::from_utf8_lossy(&bar), format!("{line}{line}\n"));
+    }
+
+    #[test]
+    fn without_a_terminal_nothing_is_drawn() {
+        let mut out = Vec::new();
+        let mut progress = slow_download(&mut out, Some(20), None);
+        progress.write_all(b"0123456789").expect("write");
+        assert_eq!(progress.last_drawn, None);
+        progress.finish().expect("finish");
+        assert_eq!(out, b"0123456789");
+    }
+
+    #[test]
+    fn a_quick_download_draws_nothing() {
+        let (mut out, mut bar) = (Vec::new(), Vec::new());
+        let mut progress = Progress::new(&mut out, Some(20), Some(&mut bar));
+        // However slow the machine running this test, the download has only just begun.
+        progress.started = Instant::now() + Duration::from_secs(3600);
+        progress.write_all(b"0123456789").expect("write");
+        progress.finish().expect("finish");
+        assert!(bar.is_empty(), "{bar:?}");
+        assert_eq!(out, b"0123456789");
     }
 }
