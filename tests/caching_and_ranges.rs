@@ -44,10 +44,9 @@ fn files_carry_an_etag_and_last_modified(mode: Mode) {
         .assert_has_header("Last-Modified")
         .assert_header("Accept-Ranges", "bytes");
     let etag = response.header("ETag").unwrap_or_default();
-    assert!(
-        etag.starts_with('"') && etag.ends_with('"'),
-        "a quoted entity tag: {etag}"
-    );
+    if !(etag.len() >= 2 && etag.starts_with('"') && etag.ends_with('"')) {
+        response.fail("an ETag in double quotes");
+    }
     // The same file, unchanged, keeps the same tag.
     server.get("/t.txt").assert_header("ETag", etag);
 }

@@ -162,7 +162,7 @@ fn a_panicking_handler_leaves_the_server_serving(mode: Mode) {
 /// the server is then busy writing to this connection, which proves it was accepted.
 fn busy_download(server: &TestServer) -> TcpStream {
     let (stream, head) = start_download(server.addr(), "/big.bin");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    head.assert_status(200);
     stream
 }
 

@@ -24,8 +24,8 @@ fn big_site() -> Site {
 /// sending the body, which does not fit in the socket buffers.
 fn start_big_download(addr: std::net::SocketAddr) -> TcpStream {
     let (stream, head) = start_download(addr, "/big.bin");
-    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
-    assert!(head.contains(&format!("Content-Length: {BIG}")), "{head}");
+    head.assert_status(200)
+        .assert_header("Content-Length", &BIG.to_string());
     stream
 }
 

@@ -107,18 +107,19 @@ fn response_length(raw: &[u8], to_head: bool) -> Option<usize> {
 
 /// Sends `GET path` and reads only the response head, byte by byte, leaving the body
 /// unread: with a file too big for the socket buffers, the server is then busy sending it.
-pub fn start_download(addr: SocketAddr, path: &str) -> (TcpStream, String) {
+pub fn start_download(addr: SocketAddr, path: &str) -> (TcpStream, Exchange) {
     let mut stream = connect(addr);
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("send a request");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes();
+    stream.write_all(&request).expect("send a request");
     let mut head = Vec::new();
     let mut byte = [0];
     while !head.ends_with(b"\r\n\r\n") {
         match stream.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
-            _ => panic!("the response head was cut short: {head:?}"),
+            _ => Exchange::new(request, head).fail("a whole response head"),
         }
     }
-    (stream, String::from_utf8_lossy(&head).into_owned())
+    (stream, Exchange::new(request, head))
 }
 
 /// Reads until the server closes, without keeping the bytes; returns how many came.
