@@ -128,3 +128,30 @@ fn usage_error(rendered: &str) -> ExitCode {
     eprintln!("server: {message} (see server --help)");
     ExitCode::from(2)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_may_be_fractional_and_up_to_a_day() {
+        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_seconds("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_seconds("86400"), Ok(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn zero_negative_too_long_or_not_a_number_is_refused() {
+        for text in ["0", "-1", "86400.5", "NaN", "inf"] {
+            assert_eq!(
+                parse_seconds(text),
+                Err(format!("'{text}' must be more than 0 and at most 86400")),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_seconds("soon"),
+            Err("'soon' is not a number of seconds".to_string())
+        );
+    }
+}
