@@ -84,6 +84,43 @@ fn a_stop_closes_idle_connections_at_once() {
     }
 }
 
+/// During a stop, a connection closes as soon as its response is done, even while another
+/// one is still being served: it does not wait, kept alive, for the slowest download.
+#[test]
+fn during_a_stop_a_finished_response_closes_its_connection_at_once() {
+    let site = big_site();
+    for mode in [Mode::Threaded, Mode::Pool] {
+        let config = weblab::Config {
+            timeout: Duration::from_secs(60),
+            keep_alive_timeout: Duration::from_secs(60),
+            ..support::test_config(mode)
+        };
+        let server = TestServer::start_with(site.path(), config);
+        let addr = server.addr();
+        let handle = server.handle().clone();
+        let finishing = start_big_download(addr);
+        let stalled = start_big_download(addr); // never read while the stop waits on it
+        let (stopped, on_stop) = mpsc::channel();
+        let stopper = std::thread::spawn(move || {
+            server.stop();
+            let _ = stopped.send(());
+        });
+        handle.shutdown();
+        // Both requests were keep-alive; once the first response is sent the server must
+        // close that connection, not wait up to a minute for its next request.
+        assert_eq!(
+            count_to_close(finishing),
+            BIG,
+            "{mode}: the whole file, then the end of the connection"
+        );
+        drop(stalled);
+        on_stop
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|_| panic!("{mode}: the server stops once both clients are gone"));
+        stopper.join().expect("the stopping thread");
+    }
+}
+
 #[test]
 fn a_stuck_download_is_cut_off_after_the_timeout() {
     let site = big_site();

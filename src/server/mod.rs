@@ -547,3 +547,58 @@ fn refuse(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         bytes_sent,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn modes_are_written_as_they_are_typed() {
+        for mode in Mode::ALL {
+            let written = mode.to_string();
+            assert_eq!(written.parse::<Mode>(), Ok(mode), "{written}");
+        }
+        assert_eq!(Mode::Pool.to_string(), "pool");
+        assert_eq!(
+            "many".parse::<Mode>(),
+            Err("unknown mode 'many' (expected single, threaded or pool)".to_string())
+        );
+    }
+
+    #[test]
+    fn the_default_pool_has_four_workers_per_core() {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(default_threads(), cores * 4);
+    }
+
+    #[test]
+    fn a_server_error_says_what_failed_and_keeps_its_cause() {
+        let cause = || io::Error::new(io::ErrorKind::AddrInUse, "address in use");
+        let cases = [
+            (
+                ServerError::Root(cause()),
+                "cannot serve root folder: address in use",
+            ),
+            (ServerError::Bind(cause()), "cannot listen: address in use"),
+            (
+                ServerError::Poll(cause()),
+                "cannot create poller: address in use",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(error.to_string(), message);
+            let source = error.source().map(ToString::to_string);
+            assert_eq!(source.as_deref(), Some("address in use"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_handle_debugs_without_its_internals() {
+        let root = std::env::temp_dir();
+        let log = Arc::new(crate::log::NoLog);
+        let server = Server::bind("127.0.0.1:0", &root, Config::default(), log)
+            .expect("bind a server on a free port");
+        assert_eq!(format!("{:?}", server.handle()), "ServerHandle { .. }");
+    }
+}

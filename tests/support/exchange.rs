@@ -2,7 +2,7 @@
 //! failure messages that show the request, the response and what was expected.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Instant;
 
@@ -130,6 +130,11 @@ pub fn count_to_close(mut stream: TcpStream) -> u64 {
         match stream.read(&mut chunk) {
             Ok(0) => return total,
             Ok(n) => total += n as u64,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => panic!(
+                "\nexpected: the server to close the connection after the body\n\n\
+                 after {total} bytes nothing more came, and the connection stayed open for \
+                 {PATIENCE:?}\n"
+            ),
             Err(e) => panic!("the download failed after {total} bytes: {e}"),
         }
     }
