@@ -124,21 +124,32 @@ fn during_a_stop_a_finished_response_closes_its_connection_at_once() {
 #[test]
 fn a_stuck_download_is_cut_off_after_the_timeout() {
     let site = big_site();
-    let config = weblab::Config {
-        timeout: Duration::from_millis(300),
-        ..support::test_config(Mode::Pool)
-    };
-    let server = TestServer::start_with(site.path(), config);
-    // This client never reads: without a bound, the stop would wait for it forever.
-    let _stuck = start_big_download(server.addr());
-    let (stopped, on_stop) = mpsc::channel();
-    std::thread::spawn(move || {
-        server.stop();
-        let _ = stopped.send(());
-    });
-    on_stop
-        .recv_timeout(PATIENCE)
-        .expect("the stop is bounded by the timeout");
+    for mode in [Mode::Threaded, Mode::Pool] {
+        let config = weblab::Config {
+            timeout: Duration::from_millis(300),
+            ..support::test_config(mode)
+        };
+        let server = TestServer::start_with(site.path(), config);
+        let handle = server.handle().clone();
+        // This client never reads: without a bound, the stop would wait for it forever.
+        let _stuck = start_big_download(server.addr());
+        // Another client comes and goes while the first is stuck.
+        server.get("/a.txt").assert_status(200);
+        let (stopped, on_stop) = mpsc::channel();
+        std::thread::spawn(move || {
+            server.stop();
+            let _ = stopped.send(());
+        });
+        on_stop
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|_| panic!("{mode}: the stop is bounded by the timeout"));
+        // The stop returns only once every connection's thread is done with it.
+        assert_eq!(
+            handle.stats().open_connections.load(Ordering::SeqCst),
+            0,
+            "{mode}: connections still open after the stop returned"
+        );
+    }
 }
 
 #[cfg(unix)]

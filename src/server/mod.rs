@@ -451,10 +451,10 @@ fn accept_ready(
         loop {
             match listener.accept() {
                 Ok(pair) => accepted.push(pair),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Running out of file descriptors, or a connection reset before accept:
-                // skip it and keep serving the others.
+                // WouldBlock: no one else is waiting. Anything else (out of file
+                // descriptors, a connection reset before accept): leave it for the next
+                // round and serve the ones accepted so far.
                 Err(_) => break,
             }
         }
