@@ -262,6 +262,24 @@ fn bad_chunk_size_is_an_error() {
 }
 
 #[test]
+fn a_chunk_size_line_may_be_4_kib_and_no_longer() {
+    // "5;" + extension + "\r\n", exactly `len` bytes in all.
+    let chunked = |len: usize| {
+        let extension = "x".repeat(len - 4);
+        format!("5;{extension}\r\nhello\r\n0\r\n\r\n").into_bytes()
+    };
+    let mut body = Vec::new();
+    let longest = copy_chunked(&mut &chunked(4096)[..], &mut body);
+    assert_eq!(longest.expect("a 4 KiB chunk-size line"), 5);
+    assert_eq!(body, b"hello");
+    let result = copy_chunked(&mut &chunked(4097)[..], &mut Vec::new());
+    assert!(
+        matches!(&result, Err(ClientError::BadChunk(why)) if why.starts_with("chunk-size line too long")),
+        "a 4097-byte chunk-size line gave {result:?}"
+    );
+}
+
+#[test]
 fn chunk_data_not_followed_by_crlf_is_an_error() {
     let result = copy_chunked(&mut &b"3\r\nabcdef\r\n0\r\n\r\n"[..], &mut Vec::new());
     assert!(
