@@ -129,7 +129,7 @@ impl Connection {
                 Ok(0) => return Some(Head::Closed),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A read that cannot block is not interrupted by a signal either.
                 Err(_) => return Some(Head::Closed),
             }
         }

@@ -438,25 +438,19 @@ fn accept_ready(
     timeout: Option<Duration>,
 ) -> io::Result<Option<Vec<(TcpStream, SocketAddr)>>> {
     events.clear();
-    match shared.poller.wait(events, timeout) {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-        Err(e) => return Err(e),
-    }
+    // A wait interrupted by a signal is retried inside `polling` (tests/signals.rs).
+    shared.poller.wait(events, timeout)?;
     if shared.is_stopping() {
         return Ok(None);
     }
     let mut accepted = Vec::new();
     if events.iter().any(|e| e.key == LISTENER_KEY) {
-        loop {
-            match listener.accept() {
-                Ok(pair) => accepted.push(pair),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // WouldBlock: no one else is waiting. Anything else (out of file
-                // descriptors, a connection reset before accept): leave it for the next
-                // round and serve the ones accepted so far.
-                Err(_) => break,
-            }
+        // Until WouldBlock: no one else is waiting. Any other error (out of file
+        // descriptors, a connection reset before accept) also ends this round: the ones
+        // accepted so far are served, and the rest wait for the next. (std retries an
+        // accept that a signal interrupts.)
+        while let Ok(pair) = listener.accept() {
+            accepted.push(pair);
         }
         shared
             .poller
