@@ -129,6 +129,18 @@ fn server_that_never_answers_makes_the_client_give_up() {
 }
 
 #[test]
+fn server_that_stalls_in_the_middle_of_the_body_makes_the_client_give_up() {
+    let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+    let server = FakeServer::reply(reply, Then::KeepOpen);
+    client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "1"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::ends_with("\r\n\r\nabc"))
+        .stderr(predicate::str::starts_with("client: timed out"));
+}
+
+#[test]
 fn server_that_closes_without_answering_is_an_error() {
     let server = FakeServer::reply(b"", Then::Close);
     client()

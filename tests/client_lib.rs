@@ -281,11 +281,59 @@ fn a_chunk_size_line_may_be_4_kib_and_no_longer() {
 
 #[test]
 fn chunk_data_not_followed_by_crlf_is_an_error() {
-    let result = copy_chunked(&mut &b"3\r\nabcdef\r\n0\r\n\r\n"[..], &mut Vec::new());
-    assert!(
-        matches!(result, Err(ClientError::BadChunk(_))),
-        "got {result:?}"
-    );
+    for encoded in [&b"3\r\nabcdef\r\n0\r\n\r\n"[..], b"3\r\nabcX\n0\r\n\r\n"] {
+        let result = copy_chunked(&mut &encoded[..], &mut Vec::new());
+        assert!(
+            matches!(result, Err(ClientError::BadChunk(_))),
+            "{encoded:?} gave {result:?}"
+        );
+    }
+}
+
+#[test]
+fn trailer_fields_are_read_up_to_their_empty_line() {
+    let mut input = &b"3\r\nabc\r\n0\r\nX-One: 1\r\nX-Two: 2\r\n\r\nnext"[..];
+    let mut body = Vec::new();
+    assert_eq!(copy_chunked(&mut input, &mut body).expect("valid"), 3);
+    assert_eq!((body.as_slice(), input), (&b"abc"[..], &b"next"[..]));
+}
+
+/// A reader whose first `read` is interrupted by a signal, as a blocking read can be.
+struct InterruptedOnce<'a> {
+    inner: &'a [u8],
+    interrupted: bool,
+}
+
+impl std::io::Read for InterruptedOnce<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.interrupted {
+            self.interrupted = true;
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        self.inner.read(buf)
+    }
+}
+
+impl std::io::BufRead for InterruptedOnce<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Ok(self.inner)
+    }
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+    }
+}
+
+#[test]
+fn a_read_interrupted_by_a_signal_is_tried_again() {
+    let mut input = InterruptedOnce {
+        inner: b"5\r\nhello\r\n0\r\n\r\n",
+        interrupted: false,
+    };
+    let mut body = Vec::new();
+    let copied = copy_chunked(&mut input, &mut body);
+    assert_eq!(copied.expect("the interrupted read tried again"), 5);
+    assert_eq!(body, b"hello");
+    assert!(input.interrupted, "the chunk data was read with read()");
 }
 
 #[test]

@@ -144,15 +144,8 @@ pub fn copy_chunked(reader: &mut impl BufRead, out: &mut impl Write) -> Result<u
             return Ok(total);
         }
 
-        let got = copy_at_most(reader, out, size)?;
-        total += got;
-        if got < size {
-            return Err(ClientError::BodyCutShort {
-                expected: None,
-                got: total,
-            });
-        }
-
+        // A chunk cut short leaves nothing to read: the CRLF read below finds the end.
+        total += copy_at_most(reader, out, size)?;
         line.clear();
         match read_line(reader, &mut line, 2)? {
             Line::Complete if matches!(&line[..], b"\r\n" | b"\n") => {}
