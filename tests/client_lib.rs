@@ -8,7 +8,7 @@ use client_support::{fixture, FakeServer, Then};
 use proptest::prelude::*;
 use weblab::client::{
     body_length, copy_chunked, fetch, parse_response_head, send, BodyLength, ClientError, Method,
-    Request, Response, ResponseHead,
+    Request, Response, ResponseHead, MAX_HEAD_BYTES,
 };
 
 /// Reads a whole response from `bytes`: its head and its body.
@@ -139,6 +139,44 @@ fn head_over_64_kib_is_an_error() {
         read_response(&bytes, Method::Get),
         Err(ClientError::HeadTooLarge)
     ));
+}
+
+/// A complete head of exactly `len` bytes: a status line, one padded header, the empty line.
+fn head_of(len: usize) -> Vec<u8> {
+    let fixed = "HTTP/1.1 200 OK\r\nX-Pad: \r\n\r\n".len();
+    format!(
+        "HTTP/1.1 200 OK\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(len - fixed)
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_head_of_exactly_64_kib_is_accepted_and_one_byte_more_is_not() {
+    assert_eq!(MAX_HEAD_BYTES, 64 * 1024);
+    let longest = head_of(MAX_HEAD_BYTES);
+    match parse_response_head(&longest) {
+        Ok(Some((head, len))) => assert_eq!((head.status, len), (200, MAX_HEAD_BYTES)),
+        other => panic!("a 64 KiB head gave {other:?}"),
+    }
+    let result = parse_response_head(&head_of(MAX_HEAD_BYTES + 1));
+    assert!(
+        matches!(result, Err(ClientError::HeadTooLarge)),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn an_unfinished_head_may_grow_to_64_kib_and_no_further() {
+    let longest = head_of(MAX_HEAD_BYTES + 4);
+    // The first 64 KiB of a head that has not ended yet: read more.
+    let result = parse_response_head(&longest[..MAX_HEAD_BYTES]);
+    assert!(matches!(result, Ok(None)), "{result:?}");
+    let result = parse_response_head(&longest[..MAX_HEAD_BYTES + 1]);
+    assert!(
+        matches!(result, Err(ClientError::HeadTooLarge)),
+        "{result:?}"
+    );
 }
 
 #[test]
