@@ -112,6 +112,17 @@ fn garbage_is_rejected_without_waiting_for_the_server_to_close() {
 }
 
 #[test]
+fn a_first_line_that_is_not_http_is_rejected_at_once() {
+    // One line, then silence: the client must not wait for an empty line that never comes.
+    let server = FakeServer::reply(b"SSH-2.0-OpenSSH_9.6\r\n", Then::KeepOpen);
+    client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "5"])
+        .assert()
+        .code(1)
+        .stderr("client: not an HTTP response: \"SSH-2.0-OpenSSH_9.6\"\n");
+}
+
+#[test]
 fn server_that_never_answers_makes_the_client_give_up() {
     let server = FakeServer::silent();
     let started = Instant::now();

@@ -180,6 +180,16 @@ fn an_unfinished_head_may_grow_to_64_kib_and_no_further() {
 }
 
 #[test]
+fn a_head_cut_short_is_an_error_that_says_how_much_came() {
+    let bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n";
+    let result = read_response(bytes, Method::Get);
+    assert!(
+        matches!(result, Err(ClientError::HeadCutShort { got }) if got == bytes.len()),
+        "{result:?}"
+    );
+}
+
+#[test]
 fn head_response_has_no_body_despite_content_length() {
     let head = head_with(200, "Content-Length: 1000\r\n");
     assert_eq!(
