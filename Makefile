@@ -86,3 +86,4 @@ browser-test:
 mutants:
 	command -v cargo-mutants >/dev/null || $(CARGO) install --locked cargo-mutants
 	$(CARGO) mutants $(MUTANTS_ARGS)
+	$(CARGO) mutants --config .cargo/mutants-grader.toml $(MUTANTS_GRADER_ARGS)
