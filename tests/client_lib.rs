@@ -84,6 +84,9 @@ fn garbage_is_rejected_before_the_head_is_complete() {
         b"<html>",
         b"HTTP/1.1 OK\r\n",
         b"HTTP/1.1 99 Low\r\n",
+        b"HTTP/1.1 099 Low\r\n",
+        b"HTTP/1.1 2x0 OK\r\n",
+        b"HTTP/x.1 200 OK\r\n",
         b"http/1.1 200 OK\r\n",
     ] {
         assert!(
