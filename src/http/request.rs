@@ -537,6 +537,28 @@ mod tests {
     }
 
     #[test]
+    fn a_target_with_a_control_or_non_ascii_byte_is_refused() {
+        for target in [&b"/a\x01b"[..], b"/a\x7fb", b"/caf\xc3\xa9", b"/a\tb"] {
+            let line = [&b"GET "[..], target, b" HTTP/1.1"].concat();
+            let whole = [&line[..], b"\r\nHost: x\r\n\r\n"].concat();
+            assert_eq!(
+                parse_request(&whole),
+                Err(RequestError::BadRequestLine),
+                "{target:?}"
+            );
+            // Refused as soon as the byte arrives, without waiting for the line end.
+            assert_eq!(
+                parse_request(&line),
+                Err(RequestError::BadRequestLine),
+                "{target:?} before the line end"
+            );
+        }
+        // The edges of the allowed range: '!' and '~'.
+        let edges = b"GET /!~ HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert!(matches!(parse_request(edges), Ok(Parse::Complete(..))));
+    }
+
+    #[test]
     fn prefixes_of_a_valid_head_are_incomplete() {
         let head = b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n";
         for end in 0..head.len() {
@@ -598,6 +620,20 @@ mod tests {
             parse_request(&partial(MAX_HEAD + 1)),
             Err(RequestError::HeadTooLarge)
         );
+    }
+
+    #[test]
+    fn a_leading_empty_line_does_not_count_against_the_head_limit() {
+        let with_crlf = |head: Vec<u8>| [b"\r\n".to_vec(), head].concat();
+        let exact = with_crlf(head_of(MAX_HEAD));
+        assert!(matches!(
+            parse_request(&exact),
+            Err(RequestError::MissingHost)
+        ));
+        let unfinished = &exact[..exact.len() - 2]; // all but the final empty line
+        assert_eq!(parse_request(unfinished), Ok(Parse::Incomplete));
+        let over = with_crlf(head_of(MAX_HEAD + 1));
+        assert_eq!(parse_request(&over), Err(RequestError::HeadTooLarge));
     }
 
     #[test]
