@@ -553,9 +553,28 @@ mod tests {
                 "{target:?} before the line end"
             );
         }
+        // No target at all.
+        assert_eq!(
+            parse_request(b"GET  HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Err(RequestError::BadRequestLine)
+        );
         // The edges of the allowed range: '!' and '~'.
         let edges = b"GET /!~ HTTP/1.1\r\nHost: x\r\n\r\n";
         assert!(matches!(parse_request(edges), Ok(Parse::Complete(..))));
+    }
+
+    #[test]
+    fn a_version_is_unsupported_only_if_it_has_the_shape_of_one() {
+        for (version, expected) in [
+            ("HTTP/2.0", RequestError::VersionNotSupported),
+            ("HTTP/0.9", RequestError::VersionNotSupported),
+            ("HTTP/a.b", RequestError::BadRequestLine),
+            ("HTTP/1.x", RequestError::BadRequestLine),
+            ("HTTP/11", RequestError::BadRequestLine),
+        ] {
+            let head = format!("GET / {version}\r\nHost: x\r\n\r\n");
+            assert_eq!(parse_request(head.as_bytes()), Err(expected), "{version}");
+        }
     }
 
     #[test]
