@@ -578,6 +578,39 @@ mod tests {
     }
 
     #[test]
+    fn a_request_line_that_cannot_become_valid_is_refused_before_its_end() {
+        for partial in [
+            &b" /a"[..],         // no method
+            b"GET  HTTP",        // no target
+            b"GET / HTTP/1.1 x", // a fourth part
+            b"GET / HTTP/1.10",  // a version longer than HTTP/d.d
+            b"GET / HTTX",       // not HTTP
+        ] {
+            assert_eq!(
+                parse_request(partial),
+                Err(RequestError::BadRequestLine),
+                "{:?}",
+                String::from_utf8_lossy(partial)
+            );
+        }
+        for partial in [&b"GET"[..], b"GET /a", b"GET /a HTTP/1", b"GET /a HTTP/2.0"] {
+            assert_eq!(parse_request(partial), Ok(Parse::Incomplete));
+        }
+    }
+
+    #[test]
+    fn a_header_name_must_be_a_token() {
+        for line in ["X-A : 1", ": 1", "X\u{7f}A: 1", "X A: 1"] {
+            let head = format!("GET / HTTP/1.1\r\nHost: x\r\n{line}\r\n\r\n");
+            assert_eq!(
+                parse_request(head.as_bytes()),
+                Err(RequestError::BadHeader),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
     fn prefixes_of_a_valid_head_are_incomplete() {
         let head = b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n";
         for end in 0..head.len() {
