@@ -607,7 +607,18 @@ mod tests {
                 Err(RequestError::BadHeader),
                 "{line:?}"
             );
+            // Refused before the line ends, too.
+            let partial = format!("GET / HTTP/1.1\r\n{line}");
+            assert_eq!(
+                parse_request(partial.as_bytes()),
+                Err(RequestError::BadHeader),
+                "{line:?} before its line end"
+            );
         }
+        let control = b"GET / HTTP/1.1\r\nX-A: a\x01";
+        assert_eq!(parse_request(control), Err(RequestError::BadHeader));
+        let unfinished = b"GET / HTTP/1.1\r\nX-A: a b";
+        assert_eq!(parse_request(unfinished), Ok(Parse::Incomplete));
     }
 
     #[test]
