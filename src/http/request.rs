@@ -622,6 +622,31 @@ mod tests {
     }
 
     #[test]
+    fn a_host_must_look_like_a_host_and_port() {
+        for host in [
+            "example.com",
+            "127.0.0.1:8080",
+            "[::1]:80",
+            "a-b_c~d%41",
+            "",
+        ] {
+            let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            assert!(
+                matches!(parse_request(head.as_bytes()), Ok(Parse::Complete(..))),
+                "{host:?}"
+            );
+        }
+        for host in ["a b", "a/b", "a@b", "a\"b", "caf\u{e9}"] {
+            let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            assert_eq!(
+                parse_request(head.as_bytes()),
+                Err(RequestError::BadHost),
+                "{host:?}"
+            );
+        }
+    }
+
+    #[test]
     fn prefixes_of_a_valid_head_are_incomplete() {
         let head = b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n";
         for end in 0..head.len() {
