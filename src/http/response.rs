@@ -96,3 +96,28 @@ pub fn escape_html(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_is_found_by_its_name_in_any_case() {
+        let head = ResponseHead::new(StatusCode::Ok)
+            .header("Content-Type", "text/plain")
+            .header("Content-Length", "5");
+        assert_eq!(head.get("content-length"), Some("5"));
+        assert_eq!(head.get("CONTENT-TYPE"), Some("text/plain"));
+        assert_eq!(head.get("ETag"), None);
+    }
+
+    #[test]
+    fn the_head_is_a_status_line_header_lines_and_an_empty_line() {
+        let head = ResponseHead::new(StatusCode::NotFound).header("Content-Length", "0");
+        let bytes = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(head.to_bytes(), bytes);
+        let mut out = Vec::new();
+        assert_eq!(head.write_to(&mut out).expect("write"), bytes.len());
+        assert_eq!(out, bytes);
+    }
+}

@@ -98,3 +98,20 @@ impl fmt::Display for StatusCode {
         write!(f, "{} {}", self.code(), self.reason())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_304_has_no_body() {
+        assert!(!StatusCode::NotModified.allows_body());
+        for status in [
+            StatusCode::Ok,
+            StatusCode::NotFound,
+            StatusCode::PartialContent,
+        ] {
+            assert!(status.allows_body(), "{status}");
+        }
+    }
+}
