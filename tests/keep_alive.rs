@@ -142,6 +142,40 @@ fn a_request_body_is_skipped_before_the_next_pipelined_request() {
 }
 
 #[test]
+fn a_body_of_up_to_1_mib_is_skipped_and_a_bigger_one_ends_the_connection() {
+    const MIB: usize = 1 << 20;
+    for mode in PERSISTENT {
+        let site = site();
+        let server = TestServer::start(site.path(), mode);
+        for (length, stays_open) in [(MIB, true), (MIB + 1, false)] {
+            let mut reader = ResponseReader::new(server.connect());
+            let head =
+                format!("GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n");
+            let mut request = head.clone().into_bytes();
+            request.resize(head.len() + length, b'x');
+            request.extend_from_slice(get("/b.txt").as_bytes());
+            // Written on another thread: a server that closes may never read it all.
+            let mut writer = reader.stream().try_clone().expect("clone the stream");
+            let sending = std::thread::spawn(move || writer.write_all(&request).is_ok());
+            let shown = format!("{head}({length} bytes of body){}", get("/b.txt"));
+            let first = Exchange::new(shown.clone().into_bytes(), reader.next_response(false));
+            first.assert_status(200).assert_body("aaa");
+            if stays_open {
+                first.assert_header("Connection", "keep-alive");
+                Exchange::new(shown.into_bytes(), reader.next_response(false))
+                    .assert_status(200)
+                    .assert_body("bb");
+                assert!(sending.join().expect("the sending thread"), "{mode}: sent");
+            } else {
+                first.assert_header("Connection", "close");
+                drop(reader);
+                let _ = sending.join();
+            }
+        }
+    }
+}
+
+#[test]
 fn connection_close_from_the_client_is_honoured() {
     for mode in PERSISTENT {
         let site = site();
