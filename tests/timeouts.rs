@@ -10,6 +10,7 @@ use support::{read_to_close, Exchange, Site, TestServer};
 use weblab::{Config, Mode};
 
 every_mode!(
+    a_client_that_resets_mid_request_gets_no_408,
     a_silent_client_is_dropped_without_a_response,
     a_half_sent_request_gets_408,
     a_trickling_client_is_dropped_at_the_deadline,
@@ -24,6 +25,30 @@ fn short_timeout(mode: Mode) -> (Site, TestServer) {
     };
     let server = TestServer::start_with(site.path(), config);
     (site, server)
+}
+
+/// A reset is not a timeout: the server drops the connection at once, without a 408 in its
+/// log, and goes on serving.
+fn a_client_that_resets_mid_request_gets_no_408(mode: Mode) {
+    let site = Site::new().file("a.txt", "a");
+    let server = TestServer::start(site.path(), mode); // the default, long timeout
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n")
+        .expect("send half a request");
+    if !support::reset(stream) {
+        eprintln!("skipped: this platform cannot reset a connection");
+        return;
+    }
+    server.get("/a.txt").assert_status(200);
+    let log = server.stop_and_read_log();
+    let statuses: Vec<Option<u16>> = log.iter().map(|entry| entry.status).collect();
+    assert_eq!(
+        statuses,
+        [Some(200)],
+        "{mode}: the log should hold only the GET that followed the reset:\n{}",
+        log.iter().map(|e| format!("{e}\n")).collect::<String>()
+    );
 }
 
 fn a_silent_client_is_dropped_without_a_response(mode: Mode) {
