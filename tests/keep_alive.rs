@@ -4,14 +4,12 @@
 
 mod support;
 
-use std::io::Write;
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{
-    read_response, read_to_close, test_config, Exchange, ResponseReader, Site, TestServer, PATIENCE,
-};
+use support::{read_response, test_config, Exchange, ResponseReader, Site, TestServer, PATIENCE};
 use weblab::{Config, Mode};
 
 const PERSISTENT: [Mode; 2] = [Mode::Threaded, Mode::Pool];
@@ -33,17 +31,41 @@ fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")
 }
 
+/// A server whose idle connections would outlast PATIENCE: one left open by mistake is
+/// noticed by [`assert_closed`] instead of closing on its own before the test gives up.
+fn start(site: &Site, mode: Mode) -> TestServer {
+    let config = Config {
+        keep_alive_timeout: PATIENCE * 6,
+        ..test_config(mode)
+    };
+    TestServer::start_with(site.path(), config)
+}
+
+/// The server closes the connection, with nothing more to say.
 #[track_caller]
 fn assert_closed(stream: &mut TcpStream, what: &str) {
-    let rest = read_to_close(stream);
-    assert!(rest.is_empty(), "{what}: expected a close, got {rest:?}");
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .expect("set a read timeout");
+    let mut rest = [0; 1024];
+    match stream.read(&mut rest) {
+        Ok(0) => {}
+        Ok(n) => panic!(
+            "{what}: expected a close, got {:?}",
+            String::from_utf8_lossy(&rest[..n])
+        ),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            panic!("{what}: expected a close, but the connection was still open after {PATIENCE:?}")
+        }
+        Err(_) => {} // reset: closed too
+    }
 }
 
 #[test]
 fn http_1_1_connections_stay_open_for_more_requests() {
     for mode in PERSISTENT {
         let site = site();
-        let server = TestServer::start(site.path(), mode);
+        let server = start(&site, mode);
         let mut stream = server.connect();
         ask(&mut stream, &get("/a.txt"))
             .assert_status(200)
@@ -63,7 +85,7 @@ fn http_1_1_connections_stay_open_for_more_requests() {
 #[test]
 fn single_mode_closes_after_every_response() {
     let site = site();
-    let server = TestServer::start(site.path(), Mode::Single);
+    let server = start(&site, Mode::Single);
     let mut stream = server.connect();
     ask(&mut stream, &get("/a.txt"))
         .assert_status(200)
@@ -75,7 +97,7 @@ fn single_mode_closes_after_every_response() {
 fn http_1_0_stays_open_only_when_it_asks_for_keep_alive() {
     for mode in PERSISTENT {
         let site = site();
-        let server = TestServer::start(site.path(), mode);
+        let server = start(&site, mode);
         let mut plain = server.connect();
         ask(&mut plain, "GET /a.txt HTTP/1.0\r\n\r\n")
             .assert_status(200)
@@ -97,7 +119,7 @@ fn http_1_0_stays_open_only_when_it_asks_for_keep_alive() {
 fn pipelined_requests_are_answered_in_order() {
     for mode in PERSISTENT {
         let site = site();
-        let server = TestServer::start(site.path(), mode);
+        let server = start(&site, mode);
         let mut reader = ResponseReader::new(server.connect());
         let all = format!(
             "{}{}HEAD /b.txt HTTP/1.1\r\nHost: x\r\n\r\n{}",
@@ -125,7 +147,7 @@ fn pipelined_requests_are_answered_in_order() {
 fn a_request_body_is_skipped_before_the_next_pipelined_request() {
     for mode in PERSISTENT {
         let site = site();
-        let server = TestServer::start(site.path(), mode);
+        let server = start(&site, mode);
         let mut reader = ResponseReader::new(server.connect());
         let both = format!(
             "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\nGET /b.txt xxx{}",
@@ -146,7 +168,7 @@ fn a_body_of_up_to_1_mib_is_skipped_and_a_bigger_one_ends_the_connection() {
     const MIB: usize = 1 << 20;
     for mode in PERSISTENT {
         let site = site();
-        let server = TestServer::start(site.path(), mode);
+        let server = start(&site, mode);
         for (length, stays_open) in [(MIB, true), (MIB + 1, false)] {
             let mut reader = ResponseReader::new(server.connect());
             let head =
@@ -179,7 +201,7 @@ fn a_body_of_up_to_1_mib_is_skipped_and_a_bigger_one_ends_the_connection() {
 fn connection_close_from_the_client_is_honoured() {
     for mode in PERSISTENT {
         let site = site();
-        let server = TestServer::start(site.path(), mode);
+        let server = start(&site, mode);
         let mut stream = server.connect();
         ask(
             &mut stream,
@@ -228,7 +250,7 @@ fn the_request_cap_ends_a_connection() {
 fn errors_close_a_kept_alive_connection() {
     for mode in PERSISTENT {
         let site = site();
-        let server = TestServer::start(site.path(), mode);
+        let server = start(&site, mode);
         let mut stream = server.connect();
         ask(&mut stream, &get("/a.txt")).assert_status(200);
         ask(&mut stream, "GET / HTTP/9.9\r\nHost: x\r\n\r\n")
@@ -241,7 +263,7 @@ fn errors_close_a_kept_alive_connection() {
 #[test]
 fn sixty_four_idle_keep_alive_connections_do_not_starve_pool() {
     let site = site();
-    let server = TestServer::start(site.path(), Mode::Pool);
+    let server = start(&site, Mode::Pool);
     let idle: Vec<TcpStream> = (0..64)
         .map(|_| {
             let mut stream = server.connect();
@@ -262,7 +284,7 @@ fn sixty_four_idle_keep_alive_connections_do_not_starve_pool() {
 fn a_stop_closes_idle_keep_alive_connections_at_once() {
     for mode in PERSISTENT {
         let site = site();
-        let server = TestServer::start(site.path(), mode);
+        let server = start(&site, mode);
         let mut stream = server.connect();
         ask(&mut stream, &get("/a.txt")).assert_status(200);
         let (stopped, on_stop) = mpsc::channel();

@@ -3,7 +3,10 @@
 
 mod support;
 
-use support::{count_to_close, peak_memory_kib, start_download, Site, TestServer};
+use support::{
+    count_to_close, peak_memory_kib, start_download, test_config, Site, TestServer, PATIENCE,
+};
+use weblab::{Config, Mode};
 
 /// Read and write system calls a process has made so far, where Linux's /proc tells.
 /// On Linux the server sends files with sendfile(2): the kernel moves the bytes, and the
@@ -48,5 +51,35 @@ fn a_256_mib_file_is_streamed_without_growing_the_server() {
             "the server's peak memory was {peak} KiB after sending 256 MiB; it should stream"
         ),
         None => eprintln!("skipped the memory check: no /proc on this platform"),
+    }
+}
+
+/// A file cut short while it is being sent leaves the response short of its
+/// Content-Length; the server must then close the connection, so that the client sees the
+/// response end early instead of waiting for bytes that will never come.
+#[test]
+fn a_file_that_shrinks_while_being_sent_ends_the_connection() {
+    const SIZE: u64 = 64 << 20;
+    for mode in Mode::ALL {
+        let site = Site::new().sparse_file("big.bin", SIZE);
+        let config = Config {
+            keep_alive_timeout: PATIENCE * 6, // a connection left open would outlast the test
+            ..test_config(mode)
+        };
+        let server = TestServer::start_with(site.path(), config);
+        let (stream, head) = start_download(server.addr(), "/big.bin");
+        head.assert_status(200)
+            .assert_header("Content-Length", &SIZE.to_string());
+        // The server is blocked sending: the socket buffers hold far less than 64 MiB.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(site.path().join("big.bin"))
+            .expect("open the file being sent");
+        file.set_len(1 << 20).expect("cut the file to 1 MiB");
+        let received = count_to_close(stream);
+        assert!(
+            received < SIZE,
+            "{mode}: {received} bytes of a file cut to 1 MiB during the download"
+        );
     }
 }

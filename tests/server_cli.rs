@@ -25,6 +25,19 @@ fn port_0_prints_one_listening_line_with_the_real_port() {
 }
 
 #[test]
+fn delay_ms_holds_each_response_that_long() {
+    let site = Site::new().file("index.html", "home");
+    let server = TestServer::binary(site.path(), &["--quiet", "--delay-ms", "300"]);
+    let started = std::time::Instant::now();
+    server.get("/").assert_status(200).assert_body("home");
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(300),
+        "--delay-ms 300, and the response came after {took:?}"
+    );
+}
+
+#[test]
 fn every_mode_is_accepted_on_the_command_line() {
     let site = Site::new().file("index.html", "home");
     for mode in ["single", "threaded", "pool"] {
