@@ -197,6 +197,40 @@ fn a_body_of_up_to_1_mib_is_skipped_and_a_bigger_one_ends_the_connection() {
     }
 }
 
+/// The server answers a request whose body it will not read, and closes. Closing with
+/// unread bytes would make the kernel send a reset, which can destroy the response on its
+/// way, so it first shuts down its side (the client sees the end of the response) and then
+/// drains what the client is still sending.
+#[test]
+fn a_body_left_unread_ends_in_a_clean_close_not_a_reset() {
+    for mode in Mode::ALL {
+        let site = site();
+        let server = start(&site, mode);
+        let mut stream = server.connect();
+        let head = "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n";
+        // The head and the start of the body in one write: far more than the server reads
+        // to find the head, so most of it stays unread in the server's socket.
+        let mut request = head.as_bytes().to_vec();
+        request.resize(head.len() + 64 * 1024, b'x');
+        stream.write_all(&request).expect("send");
+        let raw = read_response(&mut stream, false);
+        Exchange::new(format!("{head}(64 KiB of a 2 MB body)").into_bytes(), raw)
+            .assert_status(200)
+            .assert_header("Connection", "close")
+            .assert_body("aaa");
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("set a read timeout");
+        let mut after = [0; 16];
+        match stream.read(&mut after) {
+            Ok(0) => {}
+            other => {
+                panic!("{mode}: expected the end of the stream after the response, got {other:?}")
+            }
+        }
+    }
+}
+
 #[test]
 fn connection_close_from_the_client_is_honoured() {
     for mode in PERSISTENT {

@@ -320,3 +320,50 @@ fn is_timeout(error: &io::Error) -> bool {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A connected pair of sockets on loopback: (the server's end, the client's end).
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
+        let client = TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        (server, client)
+    }
+
+    fn far_off() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    #[test]
+    fn drain_stops_at_the_end_of_the_stream() {
+        let (server, mut client) = pair();
+        client.write_all(&[7; 100]).expect("send");
+        drop(client);
+        assert_eq!(drain(&server, 1000, far_off()), 100);
+    }
+
+    #[test]
+    fn drain_stops_at_its_limit_and_leaves_the_rest() {
+        let (mut server, mut client) = pair();
+        client.write_all(&[7; 3 * READ_CHUNK]).expect("send");
+        let limit = READ_CHUNK as u64 + 10;
+        assert_eq!(drain(&server, limit, far_off()), limit);
+        drop(client);
+        let mut rest = Vec::new();
+        server.read_to_end(&mut rest).expect("read the rest");
+        assert_eq!(rest.len(), 2 * READ_CHUNK - 10);
+    }
+
+    #[test]
+    fn drain_stops_at_its_deadline_when_nothing_comes() {
+        let (server, _client) = pair();
+        let started = Instant::now();
+        assert_eq!(drain(&server, 1000, started + Duration::from_millis(50)), 0);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        assert_eq!(drain(&server, 1000, Instant::now()), 0, "a deadline passed");
+    }
+}
