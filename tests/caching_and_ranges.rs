@@ -229,7 +229,14 @@ fn a_listing_escapes_every_name(mode: Mode) {
         .assert_header("Content-Type", "text/html; charset=utf-8")
         .assert_body_contains("<a href=\"plain.txt\">plain.txt</a>")
         .assert_body_contains("<a href=\"sub/\">sub/</a>")
-        .assert_body_contains("<a href=\"x%26y%27z%20%231%25.txt\">x&amp;y&#39;z #1%.txt</a>");
+        .assert_body_contains("<a href=\"x%26y%27z%20%231%25.txt\">x&amp;y&#39;z #1%.txt</a>")
+        .assert_body_contains("<a href=\"../\">../</a>");
+    // The root has no parent to link to.
+    server
+        .get("/")
+        .assert_status(200)
+        .assert_body_contains("<a href=\"docs/\">docs/</a>")
+        .assert_body_lacks("../");
     if hostile.is_some() {
         listing
             .assert_body_contains("href=\"%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.txt\"")
