@@ -266,6 +266,14 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_the_size_and_whether_jobs_are_taken() {
+        let mut pool = ThreadPool::new(2);
+        assert_eq!(format!("{pool:?}"), "ThreadPool { size: 2, open: true }");
+        pool.close();
+        assert_eq!(format!("{pool:?}"), "ThreadPool { size: 2, open: false }");
+    }
+
+    #[test]
     fn the_queue_lock_is_free_while_a_job_runs() {
         let pool = ThreadPool::new(1);
         let shared = Arc::clone(&pool.shared);
