@@ -1,4 +1,4 @@
-//! A signal that interrupts the server does not stop it or drop a request.
+//! A signal that interrupts the server does not stop it, drop a request or cut a file short.
 //!
 //! A signal handler that runs while a thread is blocked makes some system calls fail with
 //! EINTR: waiting in epoll always, and reading a socket that has a timeout (signal(7)),
@@ -51,6 +51,7 @@ fn install_handler() {
 enum Blocked {
     Epoll,
     SocketRead,
+    SendFile,
 }
 
 fn blocked_in(tid: &str) -> Option<Blocked> {
@@ -61,8 +62,12 @@ fn blocked_in(tid: &str) -> Option<Blocked> {
     }
     let syscall = std::fs::read_to_string(format!("{task}/syscall")).ok()?;
     let number: libc::c_long = syscall.split(' ').next()?.parse().ok()?;
-    // std reads a socket with recv(2), which is recvfrom underneath.
-    (number == libc::SYS_recvfrom).then_some(Blocked::SocketRead)
+    match number {
+        // std reads a socket with recv(2), which is recvfrom underneath.
+        libc::SYS_recvfrom => Some(Blocked::SocketRead),
+        libc::SYS_sendfile => Some(Blocked::SendFile),
+        _ => None,
+    }
 }
 
 /// Waits until some thread of this process is blocked in `what`, signals it, and waits for
@@ -110,6 +115,9 @@ fn start(site: &Site, mode: Mode) -> (SocketAddr, ServerHandle, JoinHandle<std::
     (addr, handle, std::thread::spawn(move || server.run()))
 }
 
+/// Larger than the socket buffers on loopback, so sending it blocks until the client reads.
+const RANGE: usize = 16 << 20;
+
 fn send(stream: &mut TcpStream, bytes: &[u8]) {
     stream.write_all(bytes).expect("send to the server");
 }
@@ -117,7 +125,9 @@ fn send(stream: &mut TcpStream, bytes: &[u8]) {
 #[test]
 fn signals_interrupt_neither_the_server_nor_its_clients() {
     install_handler();
-    let site = Site::new().file("a.txt", "a");
+    // Twice the range, so a send that ran past the range's end would have more to send.
+    let big: Vec<u8> = (0..2 * RANGE).map(|i| (i % 251) as u8).collect();
+    let site = Site::new().file("a.txt", "a").file("big.bin", &big);
     for mode in Mode::ALL {
         let (addr, handle, running) = start(&site, mode);
 
@@ -167,6 +177,23 @@ fn signals_interrupt_neither_the_server_nor_its_clients() {
             .fail(&format!(
                 "{expected} response(s) with status 200 on one connection"
             ));
+        }
+
+        // Sending a file: the client does not read, so sendfile blocks on a full socket
+        // buffer; the signal makes it return the part it sent. The rest of the range must
+        // follow, and nothing past it.
+        let mut stream = connect(addr);
+        let request = format!(
+            "GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-{}\r\nConnection: close\r\n\r\n",
+            RANGE - 1
+        );
+        send(&mut stream, request.as_bytes());
+        signal_the_thread_blocked_in(Blocked::SendFile, &running);
+        let raw = read_to_close(&mut stream);
+        let exchange = Exchange::new(request.into_bytes(), raw);
+        exchange.assert_status(206).assert_length_matches();
+        if exchange.body() != &big[..RANGE] {
+            exchange.fail(&format!("the file's first {RANGE} bytes, and nothing more"));
         }
 
         assert!(!running.is_finished(), "{mode}: the server stopped");

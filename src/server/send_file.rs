@@ -103,3 +103,109 @@ mod linux {
         Ok(sent)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, SeekFrom};
+    use std::net::{Shutdown, TcpListener};
+    use std::thread;
+
+    type Sender = fn(&mut File, &mut TcpStream, u64) -> io::Result<u64>;
+
+    /// Both ways of sending: the one this platform uses, and the portable loop.
+    const SENDERS: [(&str, Sender); 2] = [("send_file", send_file), ("copy_loop", copy_loop)];
+
+    /// A file of `len` bytes, each its position modulo 251 (so misplaced bytes show).
+    fn numbered_file(len: usize) -> File {
+        let mut file = tempfile::tempfile().expect("a temporary file");
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        file.write_all(&bytes).expect("fill the file");
+        file.seek(SeekFrom::Start(0)).expect("rewind");
+        file
+    }
+
+    /// Sends `len` bytes of `file` from `from` with `sender`; returns what the call
+    /// answered and what the other end received.
+    fn send(sender: Sender, mut file: File, from: u64, len: u64) -> (io::Result<u64>, Vec<u8>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
+        let mut client =
+            TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+        let (mut server, _) = listener.accept().expect("accept");
+        let receiver = thread::spawn(move || {
+            let mut received = Vec::new();
+            client.read_to_end(&mut received).map(|_| received)
+        });
+        file.seek(SeekFrom::Start(from)).expect("seek");
+        let answer = sender(&mut file, &mut server, len);
+        server.shutdown(Shutdown::Write).expect("end the stream");
+        let received = receiver.join().expect("the receiver").expect("receive");
+        (answer, received)
+    }
+
+    fn expected(from: usize, len: usize) -> Vec<u8> {
+        (from..from + len).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn a_whole_file_larger_than_one_buffer_arrives_intact() {
+        let len = 3 * COPY_BUFFER + 7;
+        for (name, sender) in SENDERS {
+            let (answer, received) = send(sender, numbered_file(len), 0, len as u64);
+            assert_eq!(answer.expect(name), len as u64, "{name}");
+            assert!(received == expected(0, len), "{name}: the bytes differ");
+        }
+    }
+
+    #[test]
+    fn a_range_sends_exactly_its_bytes_from_the_current_position() {
+        let len = 2 * COPY_BUFFER;
+        let (from, count) = (COPY_BUFFER - 5, COPY_BUFFER / 2 + 3);
+        for (name, sender) in SENDERS {
+            let file = numbered_file(len);
+            let (answer, received) = send(sender, file, from as u64, count as u64);
+            assert_eq!(answer.expect(name), count as u64, "{name}");
+            assert!(
+                received == expected(from, count),
+                "{name}: the bytes differ"
+            );
+        }
+    }
+
+    #[test]
+    fn a_range_longer_than_one_buffer_stops_at_its_end() {
+        let count = 2 * COPY_BUFFER + 5;
+        for (name, sender) in SENDERS {
+            let (answer, received) = send(sender, numbered_file(4 * COPY_BUFFER), 0, count as u64);
+            assert_eq!(answer.expect(name), count as u64, "{name}");
+            assert!(received == expected(0, count), "{name}: the bytes differ");
+        }
+    }
+
+    #[test]
+    fn a_file_shorter_than_promised_sends_what_it_has() {
+        for (name, sender) in SENDERS {
+            let (answer, received) = send(sender, numbered_file(1000), 0, 5000);
+            assert_eq!(answer.expect(name), 1000, "{name}");
+            assert_eq!(received, expected(0, 1000), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_client_that_has_gone_is_an_error() {
+        for (name, sender) in SENDERS {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
+            let client =
+                TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+            let (mut server, _) = listener.accept().expect("accept");
+            drop(client);
+            let len = 64 * COPY_BUFFER; // more than the socket buffers take before failing
+            let mut file = numbered_file(len);
+            let answer = sender(&mut file, &mut server, len as u64);
+            assert!(
+                answer.is_err(),
+                "{name}: sending to a closed socket gave {answer:?}"
+            );
+        }
+    }
+}
