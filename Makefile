@@ -86,6 +86,7 @@ MUTANTS_JOBS ?= 2
 ## mutants: mutation testing of src/ with cargo-mutants (about 1.5 h on 2 cores; see docs/mutants.md)
 mutants:
 	command -v cargo-mutants >/dev/null || $(CARGO) install --locked cargo-mutants
+	command -v cargo-nextest >/dev/null || $(CARGO) install --locked cargo-nextest
 	@# Both passes run even if the first finds survivors; the exit status is the worse one.
 	status=0; \
 	$(CARGO) mutants --jobs $(MUTANTS_JOBS) --output target/mutants/src $(MUTANTS_ARGS) \

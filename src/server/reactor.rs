@@ -10,7 +10,7 @@ use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use polling::{Event, Events};
+use polling::{Event, Events, Poller};
 
 use super::connection::{close, serve_one, Connection, Head, Outcome};
 use super::pool::ThreadPool;
@@ -22,8 +22,7 @@ const TICK: Duration = Duration::from_millis(100);
 /// Runs the event loop until a stop, then joins the workers.
 pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()> {
     let pool = ThreadPool::new(shared.config.threads);
-    let mut waiting: HashMap<usize, Connection> = HashMap::new();
-    let mut next_key = 1;
+    let mut waiting = Waiting::default();
     let mut events = Events::new();
     let clock = Clock::start(shared)?;
     let mut next_sweep = Instant::now() + TICK;
@@ -41,17 +40,8 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
                 .unwrap_or_else(PoisonError::into_inner),
         );
         for connection in returned {
-            let key = next_key;
-            next_key += 1;
-            // SAFETY: as below, deleted from the poller before it is dropped.
-            let added = connection
-                .stream
-                .set_nonblocking(true)
-                .and_then(|_| unsafe {
-                    shared.poller.add(&connection.stream, Event::readable(key))
-                });
-            if added.is_ok() {
-                waiting.insert(key, connection);
+            if connection.stream.set_nonblocking(true).is_ok() {
+                waiting.add(connection, &shared.poller);
             }
         }
 
@@ -67,33 +57,25 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
             let mut connection = Connection::new(stream, peer, shared.config.timeout, ticket);
             // Most clients send their request right after connecting: if it is already
             // here, hand it to a worker without registering with the poller at all.
-            if let Some(head) = connection.read_head_nonblocking() {
-                dispatch(&pool, connection, head, shared);
-                continue;
-            }
-            let key = next_key;
-            next_key += 1;
-            // SAFETY: every connection is deleted from the poller before it is dropped
-            // (see `take`), or, at a stop, by the loop at the end of this function.
-            let added = unsafe { shared.poller.add(&connection.stream, Event::readable(key)) };
-            if added.is_ok() {
-                waiting.insert(key, connection);
+            match connection.read_head_nonblocking() {
+                Some(head) => dispatch(&pool, connection, head, shared),
+                None => waiting.add(connection, &shared.poller),
             }
         }
 
         for event in events.iter().filter(|e| e.key != super::LISTENER_KEY) {
-            let Some(connection) = waiting.get_mut(&event.key) else {
+            let Some(connection) = waiting.connections.get_mut(&event.key) else {
                 continue;
             };
             match connection.read_head_nonblocking() {
                 None => {
                     let rearm = Event::readable(event.key);
                     if shared.poller.modify(&connection.stream, rearm).is_err() {
-                        take(&mut waiting, event.key, shared);
+                        waiting.take(event.key, &shared.poller);
                     }
                 }
                 Some(head) => {
-                    if let Some(connection) = take(&mut waiting, event.key, shared) {
+                    if let Some(connection) = waiting.take(event.key, &shared.poller) {
                         dispatch(&pool, connection, head, shared);
                     }
                 }
@@ -105,20 +87,13 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
             continue;
         }
         next_sweep = now + TICK;
-        let expired: Vec<usize> = waiting
-            .iter()
-            .filter(|(_, c)| c.deadline <= now)
-            .map(|(&key, _)| key)
-            .collect();
-        for key in expired {
-            if let Some(connection) = take(&mut waiting, key, shared) {
-                dispatch(&pool, connection, Head::TimedOut, shared);
-            }
+        for connection in waiting.take_expired(now, &shared.poller) {
+            dispatch(&pool, connection, Head::TimedOut, shared);
         }
     }
 
     clock.stop();
-    for (_, connection) in waiting.drain() {
+    for (_, connection) in waiting.connections.drain() {
         let _ = shared.poller.delete(&connection.stream);
     }
     pool.shutdown();
@@ -133,15 +108,56 @@ pub(super) fn run(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()
     Ok(())
 }
 
-/// Removes a connection from the waiting set and from the poller.
-fn take(
-    waiting: &mut HashMap<usize, Connection>,
-    key: usize,
-    shared: &Shared,
-) -> Option<Connection> {
-    let connection = waiting.remove(&key)?;
-    let _ = shared.poller.delete(&connection.stream);
-    Some(connection)
+/// The connections registered with the poller, waiting for their request, by poller key.
+struct Waiting {
+    connections: HashMap<usize, Connection>,
+    /// The key the next connection gets: keys are never reused while the loop runs.
+    next_key: usize,
+}
+
+impl Default for Waiting {
+    fn default() -> Waiting {
+        Waiting {
+            connections: HashMap::new(),
+            next_key: super::LISTENER_KEY + 1,
+        }
+    }
+}
+
+impl Waiting {
+    /// Registers a non-blocking connection with the poller under a key of its own. If the
+    /// poller refuses it, the connection is dropped, which closes it.
+    fn add(&mut self, connection: Connection, poller: &Poller) {
+        let key = self.next_key;
+        self.next_key += 1;
+        // SAFETY: every connection is deleted from the poller before it is dropped: by
+        // `take`, or, at a stop, by the loop at the end of `run`.
+        let added = unsafe { poller.add(&connection.stream, Event::readable(key)) };
+        if added.is_ok() {
+            self.connections.insert(key, connection);
+        }
+    }
+
+    /// Removes a connection from the waiting set and from the poller.
+    fn take(&mut self, key: usize, poller: &Poller) -> Option<Connection> {
+        let connection = self.connections.remove(&key)?;
+        let _ = poller.delete(&connection.stream);
+        Some(connection)
+    }
+
+    /// Removes and returns the connections whose deadline has passed by `now`.
+    fn take_expired(&mut self, now: Instant, poller: &Poller) -> Vec<Connection> {
+        let expired: Vec<usize> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| c.deadline <= now)
+            .map(|(&key, _)| key)
+            .collect();
+        expired
+            .into_iter()
+            .filter_map(|key| self.take(key, poller))
+            .collect()
+    }
 }
 
 /// Hands a connection with a complete (or hopeless) head to a worker.
@@ -215,5 +231,93 @@ impl Clock {
         self.running.store(false, Ordering::SeqCst);
         self.thread.thread().unpark();
         let _ = self.thread.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Config, Server};
+    use super::*;
+    use crate::NoLog;
+    use std::net::TcpStream;
+
+    /// A server, not running, whose listener and shared state the tests use directly.
+    fn server() -> (tempfile::TempDir, Server) {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        let server = Server::bind(
+            "127.0.0.1:0",
+            root.path(),
+            Config::default(),
+            Arc::new(NoLog),
+        )
+        .expect("bind on loopback");
+        (root, server)
+    }
+
+    /// A connection as the event loop holds it, with `timeout` to send its head; and the
+    /// client's end, to keep open while the test runs.
+    fn connection(server: &Server, timeout: Duration) -> (Connection, TcpStream) {
+        let client = TcpStream::connect(server.local_addr()).expect("connect");
+        let (stream, peer) = server.listener.accept().expect("accept");
+        stream.set_nonblocking(true).expect("non-blocking");
+        let ticket = Ticket::new(&server.shared, &stream);
+        (Connection::new(stream, peer, timeout, ticket), client)
+    }
+
+    #[test]
+    fn every_waiting_connection_gets_a_key_of_its_own() {
+        let (_root, server) = server();
+        let poller = &server.shared.poller;
+        let mut waiting = Waiting::default();
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            let (connection, client) = connection(&server, Duration::from_secs(60));
+            waiting.add(connection, poller);
+            clients.push(client);
+        }
+        let mut keys: Vec<usize> = waiting.connections.keys().copied().collect();
+        keys.sort_unstable();
+        assert_eq!(keys.len(), 3, "a connection was lost: keys {keys:?}");
+        assert!(
+            !keys.contains(&super::super::LISTENER_KEY),
+            "a connection has the listener's key: {keys:?}"
+        );
+        let taken = waiting
+            .take(keys[1], poller)
+            .expect("the connection under a key");
+        assert!(waiting.take(keys[1], poller).is_none(), "taken twice");
+        assert_eq!(waiting.connections.len(), 2);
+        drop(taken);
+    }
+
+    #[test]
+    fn only_connections_past_their_deadline_expire() {
+        let (_root, server) = server();
+        let poller = &server.shared.poller;
+        let mut waiting = Waiting::default();
+        let (patient, _client) = connection(&server, Duration::from_secs(60));
+        let (hasty, _other) = connection(&server, Duration::ZERO);
+        let (hasty_peer, patient_peer) = (hasty.peer, patient.peer);
+        waiting.add(patient, poller);
+        waiting.add(hasty, poller);
+        let expired = waiting.take_expired(Instant::now(), poller);
+        let peers: Vec<_> = expired.iter().map(|c| c.peer).collect();
+        assert_eq!(peers, [hasty_peer], "expired");
+        let left: Vec<_> = waiting.connections.values().map(|c| c.peer).collect();
+        assert_eq!(left, [patient_peer], "still waiting");
+    }
+
+    #[test]
+    fn a_stopped_clock_has_ended_its_thread() {
+        let (_root, server) = server();
+        let clock = Clock::start(&server.shared).expect("start the clock");
+        // The clock's thread holds the shared state until it ends.
+        assert_eq!(Arc::strong_count(&server.shared), 2);
+        clock.stop();
+        assert_eq!(
+            Arc::strong_count(&server.shared),
+            1,
+            "stop returned while the clock's thread still ran"
+        );
     }
 }
