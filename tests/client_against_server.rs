@@ -99,12 +99,21 @@ fn the_library_client_fetches_from_the_server(mode: Mode) {
     let mut body = Vec::new();
     let request = Request::get(addr.ip().to_string(), addr.port(), "/HelloWorld.html");
     let head = fetch(&request, &mut body).expect("fetch a page");
-    assert_eq!(head.status, 200);
-    assert_eq!(body, b"<h1>Hello World</h1>\n");
+    assert!(
+        head.status == 200 && body == b"<h1>Hello World</h1>\n",
+        "expected: 200 and the page\n--- request ---\n{request:?}\n--- response ---\n{}{}",
+        String::from_utf8_lossy(&head.raw),
+        String::from_utf8_lossy(&body)
+    );
     let head_only = Request {
         method: Method::Head,
         ..request
     };
     let head = fetch(&head_only, &mut body).expect("send HEAD");
-    assert_eq!(head.header("Content-Length"), Some("21"));
+    assert_eq!(
+        head.header("Content-Length"),
+        Some("21"),
+        "the page's length\n--- request ---\n{head_only:?}\n--- response ---\n{}",
+        String::from_utf8_lossy(&head.raw)
+    );
 }

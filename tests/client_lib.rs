@@ -443,11 +443,18 @@ fn fetch_returns_the_head_and_writes_the_body() {
 fn send_leaves_the_body_for_the_caller() {
     let server = FakeServer::fixture("not-found.http", Then::Close);
     let mut response = send(&Request::get("127.0.0.1", server.addr.port(), "/gone")).expect("send");
-    assert_eq!(response.head.status, 404);
-    assert_eq!(response.body_length, BodyLength::Exactly(23));
+    let shown = String::from_utf8_lossy(&response.head.raw).into_owned();
+    assert_eq!(
+        (response.head.status, response.body_length),
+        (404, BodyLength::Exactly(23)),
+        "status and body length of fixtures/responses/not-found.http, head received:\n{shown}"
+    );
     let mut body = Vec::new();
     response.copy_body_to(&mut body).expect("body");
-    assert_eq!(body, b"<h1>404 Not Found</h1>\n");
+    assert_eq!(
+        body, b"<h1>404 Not Found</h1>\n",
+        "the body left after the head:\n{shown}"
+    );
 }
 
 proptest! {
