@@ -88,6 +88,7 @@ mutants:
 	command -v cargo-mutants >/dev/null || $(CARGO) install --locked cargo-mutants
 	command -v cargo-nextest >/dev/null || $(CARGO) install --locked cargo-nextest
 	@# Both passes run even if the first finds survivors; the exit status is the worse one.
+	mkdir -p target/mutants
 	status=0; \
 	$(CARGO) mutants --jobs $(MUTANTS_JOBS) --output target/mutants/src $(MUTANTS_ARGS) \
 		|| status=$$?; \
