@@ -222,6 +222,18 @@ mod tests {
     }
 
     #[test]
+    fn flushing_the_progress_flushes_the_output_under_it() {
+        let mut progress = Progress::new(io::BufWriter::new(Vec::new()), None, None::<Vec<u8>>);
+        progress.write_all(b"abc").expect("write");
+        assert!(
+            progress.inner.get_ref().is_empty(),
+            "held in the buffer until a flush"
+        );
+        progress.flush().expect("flush");
+        assert_eq!(progress.inner.get_ref(), b"abc");
+    }
+
+    #[test]
     fn the_bar_shows_the_share_done_or_the_mib_so_far() {
         const MIB: u64 = 1 << 20;
         assert_eq!(
