@@ -284,6 +284,7 @@ title = \"The single-threaded server\"
 task = \"Task 1\"
 folder = \"01-single-threaded-server\"
 role = \"server\"
+# ex01_old_behaviour = 5 (a behaviour commented out)
 ex01_missing_file_gets_404 = 3
 ex01_slash_serves_index_html = 2
 
