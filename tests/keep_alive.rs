@@ -197,6 +197,34 @@ fn a_body_of_up_to_1_mib_is_skipped_and_a_bigger_one_ends_the_connection() {
     }
 }
 
+/// The other half of a lingering close: after answering a request whose body it will not
+/// read, the server keeps reading and dropping what still comes, for a while. A client
+/// that is still uploading (curl sending a large file to a 404, say) can finish its
+/// writes; a server that closed at once would answer them with a reset.
+#[test]
+fn a_client_still_sending_a_body_the_server_will_not_read_is_not_reset() {
+    for mode in Mode::ALL {
+        let site = site();
+        let server = start(&site, mode);
+        let mut stream = server.connect();
+        let head = "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n";
+        stream.write_all(head.as_bytes()).expect("send the head");
+        let raw = read_response(&mut stream, false);
+        Exchange::new(format!("{head}(then 2 MB of body)").into_bytes(), raw)
+            .assert_status(200)
+            .assert_header("Connection", "close")
+            .assert_body("aaa");
+        // Sent only now, after the response: a reset for the first piece would make the
+        // second write fail. Both fit in the socket buffers, so neither waits.
+        let piece = [b'x'; 16 * 1024];
+        for i in 1..=2 {
+            if let Err(e) = stream.write_all(&piece) {
+                panic!("{mode}: writing piece {i} of the body after the response failed: {e}");
+            }
+        }
+    }
+}
+
 /// The server answers a request whose body it will not read, and closes. Closing with
 /// unread bytes would make the kernel send a reset, which can destroy the response on its
 /// way, so it first shuts down its side (the client sees the end of the response) and then
