@@ -180,14 +180,16 @@ fn signals_interrupt_neither_the_server_nor_its_clients() {
         }
 
         // Sending a file: the client does not read, so sendfile blocks on a full socket
-        // buffer; the signal makes it return the part it sent. The rest of the range must
-        // follow, and nothing past it.
+        // buffer. A first signal makes it return the part it sent; the next call blocks
+        // at once, and a second signal makes it fail with EINTR, having sent nothing. The
+        // rest of the range must follow, and nothing past it.
         let mut stream = connect(addr);
         let request = format!(
             "GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-{}\r\nConnection: close\r\n\r\n",
             RANGE - 1
         );
         send(&mut stream, request.as_bytes());
+        signal_the_thread_blocked_in(Blocked::SendFile, &running);
         signal_the_thread_blocked_in(Blocked::SendFile, &running);
         let raw = read_to_close(&mut stream);
         let exchange = Exchange::new(request.into_bytes(), raw);

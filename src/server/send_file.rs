@@ -30,8 +30,9 @@ pub(crate) fn send_file(file: &mut File, stream: &mut TcpStream, len: u64) -> io
     copy_loop(file, stream, len)
 }
 
-/// The portable path: read a buffer, write it, repeat.
-fn copy_loop(file: &mut File, stream: &mut TcpStream, len: u64) -> io::Result<u64> {
+/// The portable path: read a buffer, write it, repeat. (Generic so that its tests can
+/// hand it a file that fails or is interrupted.)
+fn copy_loop(file: &mut impl Read, stream: &mut impl Write, len: u64) -> io::Result<u64> {
     let mut buffer = vec![0; COPY_BUFFER];
     let mut sent = 0;
     while sent < len {
@@ -56,7 +57,8 @@ mod linux {
     use std::os::fd::AsRawFd;
 
     pub(super) enum Error {
-        /// sendfile refused before sending anything: use the portable loop.
+        /// sendfile refused the file (some file systems, procfs) before sending anything:
+        /// use the portable loop.
         Unsupported,
         Io(io::Error),
     }
@@ -87,13 +89,6 @@ mod linux {
                         Some(libc::EINTR) => continue,
                         Some(libc::EINVAL | libc::ENOSYS) if sent == 0 => {
                             return Err(Error::Unsupported)
-                        }
-                        // A blocking socket with a write timeout reports the timeout as EAGAIN.
-                        Some(libc::EAGAIN) => {
-                            return Err(Error::Io(io::Error::new(
-                                io::ErrorKind::TimedOut,
-                                "client stopped reading",
-                            )))
                         }
                         _ => return Err(Error::Io(error)),
                     }
@@ -207,5 +202,67 @@ mod tests {
                 "{name}: sending to a closed socket gave {answer:?}"
             );
         }
+    }
+
+    /// A file whose first read is interrupted by a signal, then reads normally.
+    struct InterruptedOnce<'a> {
+        interrupted: bool,
+        rest: &'a [u8],
+    }
+
+    impl Read for InterruptedOnce<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            self.rest.read(buf)
+        }
+    }
+
+    /// A file that fails to read, and must not be asked twice.
+    struct Failing {
+        reads: usize,
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            assert_eq!(self.reads, 1, "read again after an error");
+            Err(io::Error::other("the disk failed"))
+        }
+    }
+
+    #[test]
+    fn the_portable_loop_retries_an_interrupted_read() {
+        let bytes = expected(0, 1000);
+        let mut file = InterruptedOnce {
+            interrupted: false,
+            rest: &bytes,
+        };
+        let mut out = Vec::new();
+        let sent = copy_loop(&mut file, &mut out, 1000).expect("an interrupted read is retried");
+        assert_eq!((sent, out), (1000, bytes));
+    }
+
+    #[test]
+    fn the_portable_loop_stops_at_a_read_error() {
+        let mut out = Vec::new();
+        let answer = copy_loop(&mut Failing { reads: 0 }, &mut out, 1000);
+        let error = answer.expect_err("a read error is the answer");
+        assert_eq!(error.to_string(), "the disk failed");
+    }
+
+    /// Linux's sendfile refuses some files (procfs ones, such as this one, on current
+    /// kernels): the portable loop then sends them.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_sendfile_refuses_is_sent_by_the_portable_loop() {
+        let path = "/proc/self/cmdline";
+        let contents = std::fs::read(path).expect("read this process's command line");
+        let file = File::open(path).expect("open it");
+        let (answer, received) = send(send_file, file, 0, contents.len() as u64);
+        assert_eq!(answer.expect("sent"), contents.len() as u64);
+        assert_eq!(received, contents);
     }
 }
