@@ -80,10 +80,11 @@ mod linux {
                     chunk,
                 )
             };
-            match n {
-                0 => break, // the file shrank while being sent
-                n if n > 0 => sent += n as u64,
-                _ => {
+            // sendfile returns the bytes it moved, or -1 for an error.
+            match u64::try_from(n) {
+                Ok(0) => break, // the file shrank while being sent
+                Ok(n) => sent += n,
+                Err(_) => {
                     let error = io::Error::last_os_error();
                     match error.raw_os_error() {
                         Some(libc::EINTR) => continue,
