@@ -118,3 +118,92 @@ fn every_other_student_server_loses_exactly_the_behaviour_its_bug_breaks() {
         &["ex04_the_thread_count_stays_bounded_under_many_connections"],
     );
 }
+
+/// Copies the folder `from` into `to`, leaving out build output.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create a folder");
+    for entry in std::fs::read_dir(from).expect("list a folder") {
+        let entry = entry.expect("a folder entry");
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().expect("its type").is_dir() {
+            if entry.file_name() != "target" {
+                copy_tree(&source, &target);
+            }
+        } else {
+            std::fs::copy(&source, &target).expect("copy a file");
+        }
+    }
+}
+
+/// Runs `grade check` on one exercise of an exercises folder: whether it passed, what it
+/// printed, and its errors.
+fn check(exercise: &str, exercises: &Path) -> (bool, String, String) {
+    let ran = Command::new(env!("CARGO_BIN_EXE_grade"))
+        .args(["check", exercise, "--quiet", "--exercises"])
+        .arg(exercises)
+        .env_remove("WEBLAB_SERVER")
+        .env_remove("WEBLAB_CLIENT")
+        .output()
+        .expect("run grade");
+    (
+        ran.status.success(),
+        String::from_utf8_lossy(&ran.stdout).trim().to_string(),
+        String::from_utf8_lossy(&ran.stderr).into_owned(),
+    )
+}
+
+/// `grade check` builds the student's crate, then runs the exercise's behaviours against
+/// it: the untouched starter passes none, the starter with its solution copied over
+/// passes every one. Checked for the first server and for the client. (`make
+/// check-exercises` does this for every exercise.)
+#[test]
+#[ignore = "builds exercise crates; make test runs it"]
+fn checking_an_exercise_builds_the_students_crate_and_runs_its_behaviours() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Always the same folder, under cargo's folder for test data: the grader keeps one
+    // build folder per exercises folder, so a new one on every run would pile them up.
+    let solved = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grading-solved-exercises");
+    let _ = std::fs::remove_dir_all(&solved);
+    copy_tree(&kit.join("exercises"), &solved);
+    for (exercise, folder) in [("01", "01-single-threaded-server"), ("02", "02-client")] {
+        let (passed, said, stderr) = check(exercise, &kit.join("exercises"));
+        assert!(
+            !passed && said.starts_with("0 of ") && said.ends_with(" behaviours pass."),
+            "{folder} as given: expected a failure with 0 behaviours passing, got {said:?}\n{stderr}"
+        );
+        let total = said["0 of ".len()..]
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+
+        let solution = kit.join("exercises/solutions").join(folder);
+        copy_tree(&solution, &solved.join(folder));
+        let (passed, said, stderr) = check(exercise, &solved);
+        assert!(
+            passed && said == format!("{total} of {total} behaviours pass."),
+            "{folder} solved: expected all {total} behaviours to pass, got {said:?}\n{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&solved).expect("remove the copy");
+}
+
+#[test]
+fn checking_an_exercise_that_does_not_exist_is_a_usage_error() {
+    let ran = Command::new(env!("CARGO_BIN_EXE_grade"))
+        .args(["check", "99"])
+        .output()
+        .expect("run grade");
+    let said = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(
+        ran.status.code(),
+        Some(2),
+        "the exit status; it said {said:?}"
+    );
+    assert_eq!(said, "grade: no exercise 99 in exercises/rubric.toml\n");
+    assert!(
+        ran.stdout.is_empty(),
+        "printed {:?}",
+        String::from_utf8_lossy(&ran.stdout)
+    );
+}
