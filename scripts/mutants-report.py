@@ -13,6 +13,8 @@ A mutant is listed when docs/mutants.md contains its file and description, witho
 line and column (those move whenever the file is edited), in backticks, for example
 `src/http/target.rs: replace | with ^ in percent_decode`.
 
+Runs made with `--iterate` count the mutants an earlier run caught as caught.
+
 Usage: scripts/mutants-report.py [PASS...]      (default: src grader)
 """
 
@@ -48,6 +50,14 @@ def main(passes):
         caught, missed, timeout, unviable = (
             read(out / f"{kind}.txt") for kind in ("caught", "missed", "timeout", "unviable")
         )
+        # After `--iterate`, the mutants an earlier run caught are not tested again but
+        # listed in previously_caught.txt, together with the ones that did not build; the
+        # earlier run's own lists, in mutants.out.old, tell the two apart.
+        previously = read(out / "previously_caught.txt")
+        if previously:
+            old_unviable = set(read(out.parent / "mutants.out.old" / "unviable.txt"))
+            unviable += [line for line in previously if line in old_unviable]
+            caught += [line for line in previously if line not in old_unviable]
         viable = len(caught) + len(missed) + len(timeout)
         print(
             f"{name}: {viable} viable mutants ({len(unviable)} more did not build): "
