@@ -47,6 +47,12 @@ fn grade(server: &str, json: &Path) -> (u32, u32, Vec<String>) {
         String::from_utf8_lossy(&ran.stdout),
         String::from_utf8_lossy(&ran.stderr)
     );
+    results(json)
+}
+
+/// The score, the maximum and the names of the failed behaviours in a results file,
+/// read with Python's own JSON parser.
+fn results(json: &Path) -> (u32, u32, Vec<String>) {
     let summary = Command::new("python3")
         .arg("-c")
         .arg(
@@ -61,7 +67,11 @@ fn grade(server: &str, json: &Path) -> (u32, u32, Vec<String>) {
         .output()
         .expect("run python3");
     let text = String::from_utf8_lossy(&summary.stdout).into_owned();
-    assert!(summary.status.success(), "bad JSON for {server}: {text}");
+    assert!(
+        summary.status.success(),
+        "bad JSON in {}: {text}",
+        json.display()
+    );
     let mut lines = text.lines();
     let mut totals = lines.next().unwrap_or_default().split(' ');
     let score = totals.next().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -135,11 +145,12 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Runs `grade check` on one exercise of an exercises folder: whether it passed, what it
-/// printed, and its errors.
-fn check(exercise: &str, exercises: &Path) -> (bool, String, String) {
+/// Runs the grade command with `args` on an exercises folder: whether it succeeded, what
+/// it printed, and its errors.
+fn grade_in(args: &[&str], exercises: &Path) -> (bool, String, String) {
     let ran = Command::new(env!("CARGO_BIN_EXE_grade"))
-        .args(["check", exercise, "--quiet", "--exercises"])
+        .args(args)
+        .arg("--exercises")
         .arg(exercises)
         .env_remove("WEBLAB_SERVER")
         .env_remove("WEBLAB_CLIENT")
@@ -153,38 +164,73 @@ fn check(exercise: &str, exercises: &Path) -> (bool, String, String) {
 }
 
 /// `grade check` builds the student's crate, then runs the exercise's behaviours against
-/// it: the untouched starter passes none, the starter with its solution copied over
-/// passes every one. Checked for the first server and for the client. (`make
-/// check-exercises` does this for every exercise.)
+/// it: the untouched starter passes none, and says what went wrong under each; the starter
+/// with its solution copied over passes every one. Checked for the first server and for
+/// the client; then `grade progress` over the same folder. (`make check-exercises` checks
+/// every exercise this way.)
 #[test]
 #[ignore = "builds exercise crates; make test runs it"]
 fn checking_an_exercise_builds_the_students_crate_and_runs_its_behaviours() {
     let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let given = kit.join("exercises");
     // Always the same folder, under cargo's folder for test data: the grader keeps one
     // build folder per exercises folder, so a new one on every run would pile them up.
     let solved = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grading-solved-exercises");
     let _ = std::fs::remove_dir_all(&solved);
-    copy_tree(&kit.join("exercises"), &solved);
+    copy_tree(&given, &solved);
     for (exercise, folder) in [("01", "01-single-threaded-server"), ("02", "02-client")] {
-        let (passed, said, stderr) = check(exercise, &kit.join("exercises"));
-        assert!(
-            !passed && said.starts_with("0 of ") && said.ends_with(" behaviours pass."),
-            "{folder} as given: expected a failure with 0 behaviours passing, got {said:?}\n{stderr}"
-        );
-        let total = said["0 of ".len()..]
-            .split(' ')
-            .next()
+        let (passed, said, stderr) = grade_in(&["check", exercise], &given);
+        let summary = said.lines().find(|l| l.ends_with(" behaviours pass."));
+        let total = summary
+            .and_then(|l| l.strip_prefix("0 of "))
+            .and_then(|l| l.split(' ').next())
             .unwrap_or_default()
             .to_string();
+        assert!(
+            !passed && !total.is_empty(),
+            "{folder} as given: expected a failure with 0 behaviours passing, got:\n{said}\n{stderr}"
+        );
+        let explained = said
+            .lines()
+            .any(|l| l.starts_with("        ") && !l.trim().is_empty());
+        assert!(
+            said.contains("  FAIL  ") && explained,
+            "{folder} as given: expected each FAIL with what went wrong under it, got:\n{said}"
+        );
 
         let solution = kit.join("exercises/solutions").join(folder);
         copy_tree(&solution, &solved.join(folder));
-        let (passed, said, stderr) = check(exercise, &solved);
+        let (passed, said, stderr) = grade_in(&["check", exercise, "--quiet"], &solved);
         assert!(
             passed && said == format!("{total} of {total} behaviours pass."),
             "{folder} solved: expected all {total} behaviours to pass, got {said:?}\n{stderr}"
         );
+
+        // The starter again: it is graded on its own build, not on the solution's.
+        let (passed, said, _) = grade_in(&["check", exercise, "--quiet"], &given);
+        assert!(
+            !passed && said.starts_with("0 of "),
+            "{folder} as given, after the solution: expected 0 behaviours passing, got {said:?}"
+        );
     }
+
+    let (passed, said, stderr) = grade_in(&["progress"], &solved);
+    let states: Vec<(&str, bool)> = said
+        .lines()
+        .map(|l| (l.get(..2).unwrap_or(l), l.ends_with(" done")))
+        .collect();
+    assert!(
+        passed
+            && states
+                == [
+                    ("01", true),
+                    ("02", true),
+                    ("03", false),
+                    ("04", false),
+                    ("05", false)
+                ],
+        "progress with exercises 01 and 02 solved: expected those two done, got:\n{said}\n{stderr}"
+    );
     std::fs::remove_dir_all(&solved).expect("remove the copy");
 }
 
@@ -205,5 +251,78 @@ fn checking_an_exercise_that_does_not_exist_is_a_usage_error() {
         ran.stdout.is_empty(),
         "printed {:?}",
         String::from_utf8_lossy(&ran.stdout)
+    );
+}
+
+#[test]
+fn a_hint_is_printed_by_its_number() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(kit.join("exercises/hints/01.md")).expect("the hints");
+    let second = weblab::grade::pick_hint(&text, "01", 2).expect("a second hint");
+    let ran = Command::new(env!("CARGO_BIN_EXE_grade"))
+        .args(["hint", "1", "2"])
+        .output()
+        .expect("run grade");
+    let said = String::from_utf8_lossy(&ran.stdout);
+    assert!(ran.status.success(), "grade hint 1 2 failed: {said}");
+    assert_eq!(said.trim_end(), second.trim_end());
+}
+
+/// Grading a client alone: its exercise is scored, and every server exercise fails with
+/// the reason. The maximum is the whole public rubric's.
+#[test]
+fn grading_only_a_client_scores_the_client_and_says_no_server_was_given() {
+    if !python_is_here() {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rubric = std::fs::read_to_string(kit.join("exercises/rubric.toml")).expect("rubric");
+    let public: Vec<_> = weblab::grade::parse_rubric(&rubric)
+        .into_iter()
+        .filter(|p| !p.folder.is_empty())
+        .collect();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let json = out.path().join("client.json");
+    let client = students().join("client.py");
+    let ran = Command::new(env!("CARGO_BIN_EXE_grade"))
+        .args(["all", "--json"])
+        .arg(&json)
+        .env_remove("WEBLAB_SERVER")
+        .env(
+            "WEBLAB_CLIENT",
+            format!(
+                "python3 \"{}\" {{host}} {{port}} {{path}}",
+                client.display()
+            ),
+        )
+        .env_remove("WEBLAB_PRIVATE_TESTS")
+        .output()
+        .expect("run grade");
+    let said = String::from_utf8_lossy(&ran.stdout);
+    assert!(ran.status.success(), "grade all failed:\n{said}");
+    let (score, max, failed) = results(&json);
+    let written = std::fs::read_to_string(&json).expect("the results");
+    assert!(
+        written.contains("no server was given to grade (set WEBLAB_SERVER)"),
+        "expected the results to say why the server exercises failed:\n{written}"
+    );
+    let points = |role_is_client: bool| -> (u32, Vec<String>) {
+        let parts = public
+            .iter()
+            .filter(|p| (p.role == "client") == role_is_client);
+        let behaviours: Vec<_> = parts.flat_map(|p| p.behaviours.iter()).collect();
+        let total = behaviours.iter().map(|(_, points)| points).sum();
+        (
+            total,
+            behaviours.iter().map(|(name, _)| name.clone()).collect(),
+        )
+    };
+    let ((client_points, _), (server_points, server_behaviours)) = (points(true), points(false));
+    assert_eq!(failed, server_behaviours, "the failed behaviours:\n{said}");
+    assert_eq!(
+        (score, max),
+        (client_points, client_points + server_points),
+        "\n{said}"
     );
 }

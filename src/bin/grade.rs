@@ -297,16 +297,14 @@ impl Grader<'_> {
     }
 }
 
-/// A short name for a folder, the same on every run: a hash of its absolute path.
+/// A short name for a folder, the same on every run of this build of the grader: a hash
+/// of its absolute path.
 fn folder_key(folder: &Path) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
     let path = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
-    let hash = path
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
-    format!("{hash:016x}")
+    let mut hasher = DefaultHasher::new(); // fixed keys: the same hash every time
+    path.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 fn cargo() -> String {
