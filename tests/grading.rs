@@ -197,6 +197,12 @@ fn checking_an_exercise_builds_the_students_crate_and_runs_its_behaviours() {
             said.contains("  FAIL  ") && explained,
             "{folder} as given: expected each FAIL with what went wrong under it, got:\n{said}"
         );
+        let advice =
+            format!("Fix the first FAIL, then run this again. Stuck? make hint EX={exercise}");
+        assert!(
+            said.ends_with(&advice),
+            "{folder} as given: expected advice at the end, got:\n{said}"
+        );
 
         let solution = kit.join("exercises/solutions").join(folder);
         copy_tree(&solution, &solved.join(folder));
@@ -206,10 +212,11 @@ fn checking_an_exercise_builds_the_students_crate_and_runs_its_behaviours() {
             "{folder} solved: expected all {total} behaviours to pass, got {said:?}\n{stderr}"
         );
 
-        // The starter again: it is graded on its own build, not on the solution's.
+        // The starter again: it is graded on its own build, not on the solution's. Quiet,
+        // it says only how many pass.
         let (passed, said, _) = grade_in(&["check", exercise, "--quiet"], &given);
         assert!(
-            !passed && said.starts_with("0 of "),
+            !passed && said == format!("0 of {total} behaviours pass."),
             "{folder} as given, after the solution: expected 0 behaviours passing, got {said:?}"
         );
     }
