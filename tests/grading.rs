@@ -19,6 +19,10 @@ fn python_is_here() -> bool {
 
 /// Runs `grade all` on one student's server (and the correct client), and returns the
 /// score, the maximum and the names of the failed behaviours, read from the JSON.
+///
+/// The fixture servers are given port 0 and announce the port they got. With `{port}`, a
+/// port found free and then let go, two grading runs at once could be handed the same
+/// port, and one run's behaviour would be checked against the other run's server.
 fn grade(server: &str, json: &Path) -> (u32, u32, Vec<String>) {
     let dir = students();
     let ran = Command::new(env!("CARGO_BIN_EXE_grade"))
@@ -26,10 +30,7 @@ fn grade(server: &str, json: &Path) -> (u32, u32, Vec<String>) {
         .arg(json)
         .env(
             "WEBLAB_SERVER",
-            format!(
-                "python3 \"{}\" {{port}} {{root}}",
-                dir.join(server).display()
-            ),
+            format!("python3 \"{}\" 0 {{root}}", dir.join(server).display()),
         )
         .env(
             "WEBLAB_CLIENT",
@@ -89,7 +90,14 @@ fn assert_graded(server: &str, expected: &[&str]) {
     let out = tempfile::tempdir().expect("a temporary folder");
     let json = out.path().join(format!("{server}.json"));
     let (score, max, failed) = grade(server, &json);
-    assert_eq!(failed, expected, "{server}: the failed behaviours");
+    if failed != expected {
+        // Show why each failed, from the results the grader wrote.
+        let written = std::fs::read_to_string(&json).unwrap_or_default();
+        panic!(
+            "{server}: expected exactly these behaviours to fail: {expected:?}\n\
+             these failed: {failed:?}\n\n--- the grader's results ---\n{written}"
+        );
+    }
     if expected.is_empty() {
         assert_eq!(score, max, "{server}: full marks");
     } else {
