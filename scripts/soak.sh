@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite many times in a row, then again with every core kept busy,
-# and reports each failure with its test name and any proptest seed.
+# and reports each failure with its test name and any proptest seed; the whole output of
+# a failed run is kept in target/soak/.
 #
 # Usage: scripts/soak.sh [RUNS]     (default 20)
 set -euo pipefail
@@ -28,6 +29,9 @@ soak() {
             failures=$((failures + 1))
             echo "FAIL $label run $i"
             grep -E "^test .* FAILED|panicked at|minimal failing input|seed" "$log" | sed 's/^/     | /' || true
+            mkdir -p target/soak
+            cp "$log" "target/soak/$label-$i.log"
+            echo "     | whole output: target/soak/$label-$i.log"
         fi
     done
 }
