@@ -29,11 +29,12 @@ use support::{exchange, read_response, read_to_close, Exchange, Site, TestServer
 // ---------------------------------------------------------------------------------------
 // What is under test
 
-/// The server command: `WEBLAB_SERVER`, or the kit's own server.
+/// The server command: `WEBLAB_SERVER`, or the kit's own server on port 0 (it prints the
+/// port it got).
 fn server_template() -> String {
     std::env::var("WEBLAB_SERVER").unwrap_or_else(|_| {
         format!(
-            "\"{}\" --port {{port}} --root {{root}} --timeout 1 --quiet",
+            "\"{}\" --port 0 --root {{root}} --timeout 1 --quiet",
             env!("CARGO_BIN_EXE_server")
         )
     })

@@ -12,6 +12,10 @@ use super::*;
 /// How long an external server may take to become ready before the test fails.
 pub const STARTUP_PATIENCE: Duration = Duration::from_secs(10);
 
+/// How long a server whose stdout has closed may take to close its stderr too (and so
+/// to be seen exiting) before the harness takes it for alive.
+const EXIT_PATIENCE: Duration = Duration::from_secs(1);
+
 /// The most of an external server's stderr kept to show when a test fails.
 const STDERR_KEPT: usize = 16 * 1024;
 
@@ -57,18 +61,52 @@ pub fn command_from_template(template: &str, values: &[(&str, &str)]) -> Command
 }
 
 /// A port on 127.0.0.1 that was free a moment ago: bind port 0, read it, let it go.
-/// (Another program could take it before the server does; on a test machine that is rare,
-/// and the failure says so.)
+/// Another program could take it before the server does; [`PortLease`] keeps the tests'
+/// own servers from doing so.
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("a local address").port()
+}
+
+/// A free port, and the right to hand it to a server that has not bound it yet.
+///
+/// A port found free and let go stays free only until someone binds it, so two servers
+/// started at once (two tests, or two test runs, each with its own `{port}`) could be
+/// handed the same one: the second fails to bind, and its tests talk to the first. So the
+/// port is found, and the server started, under a lock shared by every test process built
+/// from this checkout, and the lease is given back once the server is listening. From then
+/// on the system hands that port to nobody else.
+pub struct PortLease {
+    pub port: u16,
+    _lock: std::fs::File,
+}
+
+impl PortLease {
+    /// Waits for the lock (held by another server's start, at most [`STARTUP_PATIENCE`]
+    /// each), then finds a free port.
+    pub fn take() -> PortLease {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("weblab-ports.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        lock.lock()
+            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        PortLease {
+            port: free_port(),
+            _lock: lock,
+        }
+    }
 }
 
 impl TestServer {
     /// Starts an implementation from a command template such as
     /// `python3 server.py {port} {root}`: `{port}` becomes a free port and `{root}` the
     /// folder to serve. A template without `{root}` is run with the folder to serve as its
-    /// working directory, for servers that serve the folder they run in.
+    /// working directory, for servers that serve the folder they run in. A template may
+    /// give port 0 instead of `{port}`, for a server that announces the port it got.
     ///
     /// The server is ready as soon as it prints a line starting with `listening on`, or
     /// else as soon as it answers a request (`GET /` with `Connection: close`) on the port.
@@ -76,7 +114,30 @@ impl TestServer {
     /// harness polls: with a short, growing wait, for at most [`STARTUP_PATIENCE`].
     /// If the process exits first, the test fails showing its stderr.
     pub fn external(template: &str, root: &Path) -> TestServer {
-        let port = free_port();
+        if template.contains("{port}") {
+            let lease = PortLease::take();
+            let server = TestServer::external_on(template, root, lease.port);
+            drop(lease); // the server is listening on the port now
+            server
+        } else {
+            TestServer::external_on(template, root, 0)
+        }
+    }
+
+    /// [`TestServer::external`] with `{port}` replaced by `port`, which must be free: if
+    /// another program holds it, the test fails at once, rather than later taking that
+    /// program's answers for the server's.
+    pub fn external_on(template: &str, root: &Path, port: u16) -> TestServer {
+        if port != 0 {
+            // Binding is the check that costs nothing on every platform (a refused connect
+            // takes seconds on Windows).
+            if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                panic!(
+                    "\nexpected: port {port} to be free for the server `{template}`\n\n\
+                     another program holds it: {e}\n"
+                );
+            }
+        }
         let root_text = root.to_string_lossy();
         let mut command = command_from_template(
             template,
@@ -140,18 +201,23 @@ impl TestServer {
                         return;
                     }
                     Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => stdout_open = false,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        stdout_open = false;
+                        // Its stdout closed without a `listening on` line: most likely it
+                        // is exiting (its port taken, a crash). If its stderr closes too,
+                        // it has: fail now, before a probe can reach whatever else
+                        // answers on that port.
+                        if self.stderr_closes_within(EXIT_PATIENCE) {
+                            let status = self.child().wait().ok();
+                            self.fail_exited(template, status);
+                        }
+                    }
                 }
             } else {
                 std::thread::sleep(wait);
             }
             if let Some(status) = self.child().try_wait().ok().flatten() {
-                panic!(
-                    "\nexpected: the server to start and keep running\n\n\
-                     it exited ({status}) before it was ready.\n\
-                     command: {template}\n--- the server's stderr ---\n{}",
-                    self.stderr()
-                );
+                self.fail_exited(template, Some(status));
             }
             if answers_a_request(self.addr) {
                 return;
@@ -165,6 +231,27 @@ impl TestServer {
             self.addr.port(),
             self.stderr()
         );
+    }
+
+    fn fail_exited(&self, template: &str, status: Option<std::process::ExitStatus>) -> ! {
+        let status = status.map_or("status unknown".into(), |s| s.to_string());
+        panic!(
+            "\nexpected: the server to start and keep running\n\n\
+             it exited ({status}) before it was ready.\n\
+             command: {template}\n--- the server's stderr ---\n{}",
+            self.stderr()
+        );
+    }
+
+    /// Waits, at most `patience`, for the server's stderr to close: true if it did.
+    fn stderr_closes_within(&self, patience: Duration) -> bool {
+        match &self.running {
+            Running::External { stderr_done, .. } => matches!(
+                stderr_done.recv_timeout(patience),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+            ),
+            _ => false,
+        }
     }
 
     /// What an external server has written to stderr so far (its last 16 KiB).
