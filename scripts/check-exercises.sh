@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Proof that the grader grades: for every exercise in exercises/rubric.toml,
 #   1. the untouched starter compiles, and not one of its behaviours passes;
-#   2. with its solution (exercises/solutions/NN-*/) copied over it, in a temporary
-#      copy, every behaviour passes.
+#   2. with its solution (exercises/solutions/NN-*/) copied over it, in a copy under
+#      target/check-exercises/, every behaviour passes.
 # An exercise that passes unsolved, or fails solved, is a bug in the exercise.
 #
 # Usage: scripts/check-exercises.sh      (needs cargo; prints one line per check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A fixed folder, not mktemp: the grader keeps one build folder per exercises folder, so a
+# new folder each run would leave one more build behind each run.
+work=target/check-exercises
+rm -rf "$work"
 failures=0
 
 cargo build --quiet --bin grade
