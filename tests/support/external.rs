@@ -85,7 +85,9 @@ impl PortLease {
     /// Waits for the lock (held by another server's start, at most [`STARTUP_PATIENCE`]
     /// each), then finds a free port.
     pub fn take() -> PortLease {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("weblab-ports.lock");
+        let folder = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let _ = std::fs::create_dir_all(folder); // cargo makes it, but it may be cleaned
+        let path = folder.join("weblab-ports.lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
