@@ -75,7 +75,7 @@ pub fn free_port() -> u16 {
 /// handed the same one: the second fails to bind, and its tests talk to the first. So the
 /// port is found, and the server started, under a lock shared by every test process built
 /// from this checkout, and the lease is given back once the server is listening. From then
-/// on the system hands that port to nobody else.
+/// on, the system gives that port to no one else who asks for a free one.
 pub struct PortLease {
     pub port: u16,
     _lock: std::fs::File,
