@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all demo test lint interop ci soak
+.PHONY: all demo test lint interop cross-check ci soak
 
 all: test
 
@@ -27,8 +27,18 @@ lint:
 interop:
 	bash scripts/interop.sh
 
+## cross-check: check and clippy (warnings as errors) for Windows and macOS, the students'
+## other systems, so their platform code at least compiles and lints on a Linux machine
+CROSS_TARGETS ?= x86_64-pc-windows-gnu x86_64-apple-darwin
+cross-check:
+	rustup target add $(CROSS_TARGETS)
+	for target in $(CROSS_TARGETS); do \
+		$(CARGO) check --all-targets --target $$target || exit 1; \
+		$(CARGO) clippy --all-targets --target $$target -- -D warnings || exit 1; \
+	done
+
 ## ci: what CI runs
-ci: test lint interop
+ci: test lint interop cross-check
 
 ## soak: the whole suite 20 times, then 20 times more with every core busy
 soak:
