@@ -17,11 +17,14 @@
 //! | assignment step | where it lives |
 //! |-----------------|----------------|
 //! | Task 1, steps 1–3: create a socket, bind, listen, accept | [`Server::bind`], [`Server::run`] in [`server`] |
-//! | Task 1, step 4: parse the request | [`http::parse_request`], [`http::decode_target`] |
+//! | Task 1, step 4: parse the request | [`http::parse_request_head`], [`http::decode_target`] |
 //! | Task 1, step 5: is the file there? | [`files::Root::resolve`] (and why that is the security boundary) |
 //! | Task 1, steps 6–7: 404 or the file, with header lines | [`server::handler::respond`], [`http::ResponseHead`] |
 //! | Task 1, step 8: close, go back to accepting | `server::connection` (private) |
 //! | Task 2: the client | [`client`] |
+//! | The HTTP both sides share: tokens, lines, header fields, one parse result shape | [`http::syntax`], [`http::Parse`] |
+//! | Where a body ends (RFC 9112, 6.3), for a request and for a response | [`http::framing`], [`http::BodyFraming`] |
+//! | HTTP dates, written and read | [`http::date`] |
 //! | Task 3: a thread per connection | [`Mode::Threaded`] in [`server`] |
 //! | Beyond: a bounded pool that slow clients cannot block | [`Mode::Pool`], [`server::pool::ThreadPool`] |
 //! | Grading a submission (the `grade` command) | [`grade`]: rubric, outcomes, reports |

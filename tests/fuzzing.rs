@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use support::{connect, read_to_close, Site, TestServer};
 use weblab::files::{Resolved, Root};
-use weblab::http::{decode_target, parse_request, HttpVersion, Method, Parse};
+use weblab::http::{decode_target, parse_request_head, HttpVersion, Method, Parse};
 use weblab::Mode;
 
 proptest! {
@@ -19,7 +19,7 @@ proptest! {
     /// to have used more bytes than it was given.
     #[test]
     fn the_parser_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        if let Ok(Parse::Complete(_, used)) = parse_request(&bytes) {
+        if let Ok(Parse::Complete(_, used)) = parse_request_head(&bytes) {
             prop_assert!(used <= bytes.len());
         }
     }
@@ -27,7 +27,7 @@ proptest! {
     /// (1) The same, for input that looks almost like HTTP, which reaches deeper.
     #[test]
     fn the_parser_never_panics_on_near_http(text in "(GET|HEAD|get|POST|\\x00)?[ \t]?(/[a-z%.\\\\]{0,8}){0,3}[ ]?(HTTP/1\\.[01]|HTTP/[0-9]\\.[0-9])?(\r?\n([A-Za-z-]{0,6}[ ]?:[ \t]?[ -~\r]{0,8})?){0,4}(\r?\n)?") {
-        let _ = parse_request(text.as_bytes());
+        let _ = parse_request_head(text.as_bytes());
     }
 
     /// (2) Valid request lines parse back to the same parts, and every strict prefix of a
@@ -54,7 +54,7 @@ proptest! {
         }
         head.push_str(eol);
 
-        let parsed = parse_request(head.as_bytes());
+        let parsed = parse_request_head(head.as_bytes());
         let Ok(Parse::Complete(request, used)) = parsed else {
             return Err(TestCaseError::fail(format!("{head:?} gave {parsed:?}")));
         };
@@ -71,7 +71,7 @@ proptest! {
             prop_assert_eq!(request.method, Method::Get);
         }
         for end in 0..head.len() {
-            prop_assert_eq!(parse_request(&head.as_bytes()[..end]), Ok(Parse::Incomplete), "prefix {:?}", &head[..end]);
+            prop_assert_eq!(parse_request_head(&head.as_bytes()[..end]), Ok(Parse::Incomplete), "prefix {:?}", &head[..end]);
         }
     }
 }

@@ -27,6 +27,7 @@ every_mode!(
     bare_lf_line_ends_are_accepted,
     one_empty_line_before_the_request_line_is_accepted,
     content_length_with_transfer_encoding_gets_400,
+    chunked_applied_twice_gets_400,
     a_bad_content_length_gets_400,
     a_request_body_is_read_and_discarded,
     bad_percent_escapes_get_400,
@@ -219,6 +220,24 @@ fn content_length_with_transfer_encoding_gets_400(mode: Mode) {
     server
         .send("GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc")
         .assert_status(400);
+}
+
+/// RFC 9112, 6.1: chunked is applied only once. A request that says otherwise could be
+/// decoded once by one parser and twice by another, so its body's end is ambiguous; h11
+/// and llhttp refuse it, and so does the server.
+fn chunked_applied_twice_gets_400(mode: Mode) {
+    let (_site, server) = server(mode);
+    for fields in [
+        "Transfer-Encoding: chunked, chunked\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: gzip, chunked\r\nTransfer-Encoding: chunked\r\n",
+    ] {
+        server
+            .send(format!(
+                "GET /a.txt HTTP/1.1\r\nHost: x\r\n{fields}\r\n0\r\n\r\n"
+            ))
+            .assert_status(400);
+    }
 }
 
 fn a_bad_content_length_gets_400(mode: Mode) {

@@ -7,6 +7,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::date::parse_http_date;
+
 /// The validators of one version of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validators {
@@ -47,7 +49,10 @@ impl Validators {
                 .map(str::trim)
                 .any(|tag| tag == "*" || weak_tag(tag) == weak_tag(&self.etag));
         }
-        match (if_modified_since.and_then(parse_date), self.last_modified) {
+        match (
+            if_modified_since.and_then(parse_http_date),
+            self.last_modified,
+        ) {
             (Some(since), Some(modified)) => modified <= since,
             _ => false,
         }
@@ -60,7 +65,9 @@ impl Validators {
             None => true,
             Some(tag) if tag.starts_with('"') => tag == self.etag,
             Some(tag) if tag.starts_with("W/") => false,
-            Some(date) => parse_date(date).is_some() && parse_date(date) == self.last_modified,
+            Some(date) => {
+                parse_http_date(date).is_some() && parse_http_date(date) == self.last_modified
+            }
         }
     }
 }
@@ -68,10 +75,6 @@ impl Validators {
 /// An entity tag without its weakness marker, for weak comparison.
 fn weak_tag(tag: &str) -> &str {
     tag.strip_prefix("W/").unwrap_or(tag)
-}
-
-fn parse_date(text: &str) -> Option<SystemTime> {
-    httpdate::parse_http_date(text.trim()).ok()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Parsing a request head: the request line and the header lines (RFC 9112, sections 2 to 6).
 //!
-//! The server reads bytes from the socket into a buffer and calls [`parse_request`] after
-//! every read. The parser answers one of three things:
+//! The server reads bytes from the socket into a buffer and calls [`parse_request_head`]
+//! after every read. The parser answers one of three things, in the shape the client's
+//! response parser answers in too ([`Parse`]):
 //!
 //! - [`Parse::Complete`]: a whole head is there; here is the request and how many bytes it took;
 //! - [`Parse::Incomplete`]: everything so far could still become a valid head, read more;
@@ -9,16 +10,21 @@
 //!   [`RequestError::status`] and close.
 //!
 //! Telling "incomplete" from "invalid" early is what lets a server answer garbage at once
-//! instead of waiting for a line end that will never come.
+//! instead of waiting for a line end that will never come. The grammar of header lines is
+//! in [`super::syntax`], and where the body ends is decided in [`super::framing`]: both are
+//! shared with the client.
 
 use std::fmt;
 
+use super::framing::{request_framing, BodyFraming, FramingError};
+use super::syntax::{
+    could_be_field_line, field_values, header_from_parts, is_field_value_char, is_tchar,
+    list_elements, split_field_line, strip_cr, Header, Lines, Parse, MAX_HEAD,
+};
 use super::StatusCode;
 
 /// The longest request line accepted, in bytes (RFC 9112, 3: at least 8000 is recommended).
 pub const MAX_REQUEST_LINE: usize = 8 * 1024;
-/// The largest request head (request line plus header lines) accepted, in bytes.
-pub const MAX_HEAD: usize = 64 * 1024;
 /// The most header lines accepted in one request.
 pub const MAX_HEADERS: usize = 100;
 
@@ -80,29 +86,9 @@ impl HttpVersion {
     }
 }
 
-/// One header line: a name (compared without regard to case) and its value, trimmed.
+/// A request head as the server received it: the request line and the header lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The field name as sent, e.g. `Host`.
-    pub name: String,
-    /// The field value with surrounding spaces and tabs removed.
-    pub value: String,
-}
-
-/// How the request says its body is framed (RFC 9112, 6.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFraming {
-    /// No body.
-    None,
-    /// `Content-Length: n`: exactly n bytes follow the head.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`: a chunked body follows.
-    Chunked,
-}
-
-/// A parsed request head.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub struct RequestHead {
     /// The method, e.g. `GET`.
     pub method: Method,
     /// The request target exactly as sent, e.g. `/a%20b.html?x=1`.
@@ -111,17 +97,14 @@ pub struct Request {
     pub version: HttpVersion,
     /// Every header line, in order.
     pub headers: Vec<Header>,
-    /// How a body, if any, is framed.
+    /// Where the body, if any, ends: never [`BodyFraming::UntilClose`] for a request.
     pub body: BodyFraming,
 }
 
-impl Request {
+impl RequestHead {
     /// The value of the first header called `name` (case-insensitive), if any.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        field_values(&self.headers, name).next()
     }
 
     /// The request line, without its line end, e.g. `GET / HTTP/1.1`.
@@ -139,27 +122,15 @@ impl Request {
     /// only when it says `Connection: keep-alive`.
     pub fn wants_keep_alive(&self) -> bool {
         let has_token = |token: &str| {
-            self.headers
-                .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-                .flat_map(|h| h.value.split(','))
-                .any(|t| t.trim().eq_ignore_ascii_case(token))
+            field_values(&self.headers, "connection")
+                .flat_map(list_elements)
+                .any(|t| t.eq_ignore_ascii_case(token))
         };
         match self.version {
             HttpVersion::Http11 => !has_token("close"),
             HttpVersion::Http10 => has_token("keep-alive"),
         }
     }
-}
-
-/// The result of parsing a buffer that holds the start of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parse {
-    /// A whole head was found: the request, and the number of bytes of `buf` it used
-    /// (any bytes after that belong to the body or the next request).
-    Complete(Request, usize),
-    /// Not enough bytes yet, and nothing wrong so far.
-    Incomplete,
 }
 
 /// Why a request head can never be valid.
@@ -184,8 +155,19 @@ pub enum RequestError {
     BadContentLength,
     /// Both Content-Length and Transfer-Encoding: a classic request-smuggling trick.
     LengthWithTransferEncoding,
-    /// A Transfer-Encoding whose last coding is not `chunked`.
+    /// A Transfer-Encoding whose last coding is not `chunked`, or that applies `chunked`
+    /// more than once.
     BadTransferEncoding,
+}
+
+impl From<FramingError> for RequestError {
+    fn from(error: FramingError) -> RequestError {
+        match error {
+            FramingError::BadContentLength => RequestError::BadContentLength,
+            FramingError::LengthWithTransferEncoding => RequestError::LengthWithTransferEncoding,
+            FramingError::BadTransferEncoding => RequestError::BadTransferEncoding,
+        }
+    }
 }
 
 impl RequestError {
@@ -210,9 +192,11 @@ impl fmt::Display for RequestError {
             RequestError::HeadTooLarge => "request head too large",
             RequestError::MissingHost => "HTTP/1.1 request without Host",
             RequestError::BadHost => "duplicate or invalid Host",
-            RequestError::BadContentLength => "invalid Content-Length",
-            RequestError::LengthWithTransferEncoding => "both Content-Length and Transfer-Encoding",
-            RequestError::BadTransferEncoding => "unsupported Transfer-Encoding",
+            RequestError::BadContentLength => return FramingError::BadContentLength.fmt(f),
+            RequestError::LengthWithTransferEncoding => {
+                return FramingError::LengthWithTransferEncoding.fmt(f)
+            }
+            RequestError::BadTransferEncoding => return FramingError::BadTransferEncoding.fmt(f),
         };
         f.write_str(text)
     }
@@ -224,20 +208,20 @@ impl std::error::Error for RequestError {}
 ///
 /// Accepts bare LF as a line end and ignores one empty line before the request line
 /// (RFC 9112, 2.2). Never panics, whatever the bytes.
-pub fn parse_request(buf: &[u8]) -> Result<Parse, RequestError> {
+pub fn parse_request_head(buf: &[u8]) -> Result<Parse<RequestHead>, RequestError> {
     let start = match buf {
         [b'\r', b'\n', ..] => 2,
         [b'\n', ..] => 1,
         _ => 0,
     };
-    let mut lines = Lines { buf, pos: start };
+    let mut lines = Lines::new(buf, start);
 
     let Some(line) = lines.next_line() else {
         let partial = lines.rest();
         if partial.len() > MAX_REQUEST_LINE {
             return Err(RequestError::RequestLineTooLong);
         }
-        return match could_be_request_line(strip_cr_at_end(partial)) {
+        return match could_be_request_line(strip_cr(partial)) {
             true => Ok(Parse::Incomplete),
             false => Err(RequestError::BadRequestLine),
         };
@@ -254,12 +238,12 @@ pub fn parse_request(buf: &[u8]) -> Result<Parse, RequestError> {
             if buf.len() - start > MAX_HEAD {
                 return Err(RequestError::HeadTooLarge);
             }
-            return match could_be_header_line(strip_cr_at_end(lines.rest())) {
+            return match could_be_field_line(strip_cr(lines.rest())) {
                 true => Ok(Parse::Incomplete),
                 false => Err(RequestError::BadHeader),
             };
         };
-        if lines.pos - start > MAX_HEAD {
+        if lines.position() - start > MAX_HEAD {
             return Err(RequestError::HeadTooLarge);
         }
         if line.is_empty() {
@@ -271,56 +255,21 @@ pub fn parse_request(buf: &[u8]) -> Result<Parse, RequestError> {
         headers.push(parse_header_line(line)?);
     }
 
-    let body = check_framing(&headers)?;
+    let body = request_framing(&headers)?;
     check_host(version, &headers)?;
-    let request = Request {
+    let request = RequestHead {
         method: Method::from_token(method),
         target: target.to_string(),
         version,
         headers,
         body,
     };
-    Ok(Parse::Complete(request, lines.pos))
-}
-
-/// Walks a buffer line by line. A line ends at LF; a CR just before it is dropped.
-struct Lines<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Lines<'a> {
-    /// The next whole line without its line end, or `None` if no LF follows yet.
-    fn next_line(&mut self) -> Option<&'a [u8]> {
-        let rest = &self.buf[self.pos..];
-        let lf = rest.iter().position(|&b| b == b'\n')?;
-        self.pos += lf + 1;
-        Some(strip_cr_at_end(&rest[..lf]))
-    }
-
-    /// The bytes after the last whole line.
-    fn rest(&self) -> &'a [u8] {
-        &self.buf[self.pos..]
-    }
-}
-
-fn strip_cr_at_end(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-/// `tchar` from RFC 9110, 5.6.2: the characters allowed in a method or a header name.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    Ok(Parse::Complete(request, lines.position()))
 }
 
 /// Characters allowed in a request target: visible ASCII, no spaces or controls.
 fn is_target_char(b: u8) -> bool {
     (0x21..=0x7e).contains(&b)
-}
-
-/// Characters allowed in a header value: anything but controls, except horizontal tab.
-fn is_value_char(b: u8) -> bool {
-    b == b'\t' || (b >= 0x20 && b != 0x7f)
 }
 
 fn parse_request_line(line: &[u8]) -> Result<(&str, &str, HttpVersion), RequestError> {
@@ -385,70 +334,13 @@ fn could_be_request_line(partial: &[u8]) -> bool {
     version.len() <= pattern.len() && version.iter().zip(pattern).all(|(&b, ok)| ok(b))
 }
 
+/// A header line: a token name, a colon, and a value with no control characters but tab.
 fn parse_header_line(line: &[u8]) -> Result<Header, RequestError> {
-    // A line starting with whitespace continues the previous one (obs-fold, RFC 9112, 5.2):
-    // obsolete, and refused. Whitespace before the colon fails the tchar check (RFC 9112, 5.1).
-    let colon = line
-        .iter()
-        .position(|&b| b == b':')
-        .ok_or(RequestError::BadHeader)?;
-    let (name, value) = (&line[..colon], &line[colon + 1..]);
-    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+    let (name, value) = split_field_line(line).ok_or(RequestError::BadHeader)?;
+    if !value.iter().all(|&b| is_field_value_char(b)) {
         return Err(RequestError::BadHeader);
     }
-    if !value.iter().all(|&b| is_value_char(b)) {
-        return Err(RequestError::BadHeader);
-    }
-    let value = value.trim_ascii();
-    Ok(Header {
-        name: String::from_utf8_lossy(name).into_owned(),
-        value: String::from_utf8_lossy(value).into_owned(),
-    })
-}
-
-/// Whether `partial`, the start of a header line with no line end yet, could still
-/// grow into a valid header line (or the empty line that ends the head).
-fn could_be_header_line(partial: &[u8]) -> bool {
-    match partial.iter().position(|&b| b == b':') {
-        None => partial.iter().all(|&b| is_tchar(b)),
-        Some(colon) => {
-            colon > 0
-                && partial[..colon].iter().all(|&b| is_tchar(b))
-                && partial[colon + 1..].iter().all(|&b| is_value_char(b))
-        }
-    }
-}
-
-fn check_framing(headers: &[Header]) -> Result<BodyFraming, RequestError> {
-    let mut length = None;
-    let mut transfer_encoding = None;
-    for header in headers {
-        if header.name.eq_ignore_ascii_case("content-length") {
-            let value = &header.value;
-            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(RequestError::BadContentLength);
-            }
-            let n: u64 = value.parse().map_err(|_| RequestError::BadContentLength)?;
-            if length.is_some_and(|previous| previous != n) {
-                return Err(RequestError::BadContentLength);
-            }
-            length = Some(n);
-        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            transfer_encoding = Some(header.value.as_str());
-        }
-    }
-    match (length, transfer_encoding) {
-        (Some(_), Some(_)) => Err(RequestError::LengthWithTransferEncoding),
-        (Some(0) | None, None) => Ok(BodyFraming::None),
-        (Some(n), None) => Ok(BodyFraming::Length(n)),
-        (None, Some(codings)) => {
-            let last = codings.rsplit(',').next().unwrap_or_default().trim();
-            match last.eq_ignore_ascii_case("chunked") {
-                true => Ok(BodyFraming::Chunked),
-                false => Err(RequestError::BadTransferEncoding),
-            }
-        }
-    }
+    Ok(header_from_parts(name, value))
 }
 
 /// RFC 9112, 3.2: an HTTP/1.1 request has exactly one Host; no request has two.
@@ -473,8 +365,8 @@ fn is_host_char(b: u8) -> bool {
 mod tests {
     use super::*;
 
-    fn complete(bytes: &[u8]) -> (Request, usize) {
-        match parse_request(bytes) {
+    fn complete(bytes: &[u8]) -> (RequestHead, usize) {
+        match parse_request_head(bytes) {
             Ok(Parse::Complete(request, used)) => (request, used),
             other => panic!("expected a complete request from {bytes:?}, got {other:?}"),
         }
@@ -514,7 +406,7 @@ mod tests {
             (b"GET / HTTP/1.0\r\nContent-Length: -1\r\n\r\n", 400),
         ];
         for (bytes, status) in cases {
-            let got = parse_request(bytes).map_err(RequestError::status);
+            let got = parse_request_head(bytes).map_err(RequestError::status);
             assert_eq!(
                 got.err().map(StatusCode::code),
                 Some(*status),
@@ -527,11 +419,11 @@ mod tests {
     #[test]
     fn garbage_is_refused_before_a_line_end_arrives() {
         assert_eq!(
-            parse_request(b"\x16\x03\x01\x02\x00"),
+            parse_request_head(b"\x16\x03\x01\x02\x00"),
             Err(RequestError::BadRequestLine)
         );
         assert_eq!(
-            parse_request(b"GET / HTTP/1.1\r\nHo st"),
+            parse_request_head(b"GET / HTTP/1.1\r\nHo st"),
             Err(RequestError::BadHeader)
         );
     }
@@ -542,25 +434,25 @@ mod tests {
             let line = [&b"GET "[..], target, b" HTTP/1.1"].concat();
             let whole = [&line[..], b"\r\nHost: x\r\n\r\n"].concat();
             assert_eq!(
-                parse_request(&whole),
+                parse_request_head(&whole),
                 Err(RequestError::BadRequestLine),
                 "{target:?}"
             );
             // Refused as soon as the byte arrives, without waiting for the line end.
             assert_eq!(
-                parse_request(&line),
+                parse_request_head(&line),
                 Err(RequestError::BadRequestLine),
                 "{target:?} before the line end"
             );
         }
         // No target at all.
         assert_eq!(
-            parse_request(b"GET  HTTP/1.1\r\nHost: x\r\n\r\n"),
+            parse_request_head(b"GET  HTTP/1.1\r\nHost: x\r\n\r\n"),
             Err(RequestError::BadRequestLine)
         );
         // The edges of the allowed range: '!' and '~'.
         let edges = b"GET /!~ HTTP/1.1\r\nHost: x\r\n\r\n";
-        assert!(matches!(parse_request(edges), Ok(Parse::Complete(..))));
+        assert!(matches!(parse_request_head(edges), Ok(Parse::Complete(..))));
     }
 
     #[test]
@@ -573,7 +465,11 @@ mod tests {
             ("HTTP/11", RequestError::BadRequestLine),
         ] {
             let head = format!("GET / {version}\r\nHost: x\r\n\r\n");
-            assert_eq!(parse_request(head.as_bytes()), Err(expected), "{version}");
+            assert_eq!(
+                parse_request_head(head.as_bytes()),
+                Err(expected),
+                "{version}"
+            );
         }
     }
 
@@ -587,14 +483,14 @@ mod tests {
             b"GET / HTTX",       // not HTTP
         ] {
             assert_eq!(
-                parse_request(partial),
+                parse_request_head(partial),
                 Err(RequestError::BadRequestLine),
                 "{:?}",
                 String::from_utf8_lossy(partial)
             );
         }
         for partial in [&b"GET"[..], b"GET /a", b"GET /a HTTP/1", b"GET /a HTTP/2.0"] {
-            assert_eq!(parse_request(partial), Ok(Parse::Incomplete));
+            assert_eq!(parse_request_head(partial), Ok(Parse::Incomplete));
         }
     }
 
@@ -603,22 +499,22 @@ mod tests {
         for line in ["X-A : 1", ": 1", "X\u{7f}A: 1", "X A: 1"] {
             let head = format!("GET / HTTP/1.1\r\nHost: x\r\n{line}\r\n\r\n");
             assert_eq!(
-                parse_request(head.as_bytes()),
+                parse_request_head(head.as_bytes()),
                 Err(RequestError::BadHeader),
                 "{line:?}"
             );
             // Refused before the line ends, too.
             let partial = format!("GET / HTTP/1.1\r\n{line}");
             assert_eq!(
-                parse_request(partial.as_bytes()),
+                parse_request_head(partial.as_bytes()),
                 Err(RequestError::BadHeader),
                 "{line:?} before its line end"
             );
         }
         let control = b"GET / HTTP/1.1\r\nX-A: a\x01";
-        assert_eq!(parse_request(control), Err(RequestError::BadHeader));
+        assert_eq!(parse_request_head(control), Err(RequestError::BadHeader));
         let unfinished = b"GET / HTTP/1.1\r\nX-A: a b";
-        assert_eq!(parse_request(unfinished), Ok(Parse::Incomplete));
+        assert_eq!(parse_request_head(unfinished), Ok(Parse::Incomplete));
     }
 
     #[test]
@@ -632,14 +528,14 @@ mod tests {
         ] {
             let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
             assert!(
-                matches!(parse_request(head.as_bytes()), Ok(Parse::Complete(..))),
+                matches!(parse_request_head(head.as_bytes()), Ok(Parse::Complete(..))),
                 "{host:?}"
             );
         }
         for host in ["a b", "a/b", "a@b", "a\"b", "caf\u{e9}"] {
             let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
             assert_eq!(
-                parse_request(head.as_bytes()),
+                parse_request_head(head.as_bytes()),
                 Err(RequestError::BadHost),
                 "{host:?}"
             );
@@ -651,7 +547,7 @@ mod tests {
         let head = b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n";
         for end in 0..head.len() {
             assert_eq!(
-                parse_request(&head[..end]),
+                parse_request_head(&head[..end]),
                 Ok(Parse::Incomplete),
                 "prefix {end}"
             );
@@ -665,7 +561,7 @@ mod tests {
         assert_eq!(used, 17);
         // Only one: a second empty line makes an empty request line.
         assert_eq!(
-            parse_request(b"\n\nGET / HTTP/1.0\n\n"),
+            parse_request_head(b"\n\nGET / HTTP/1.0\n\n"),
             Err(RequestError::BadRequestLine)
         );
     }
@@ -693,19 +589,22 @@ mod tests {
         let exact = head_of(MAX_HEAD);
         assert_eq!(exact.len(), MAX_HEAD);
         assert!(matches!(
-            parse_request(&exact),
+            parse_request_head(&exact),
             Err(RequestError::MissingHost)
         ));
         let over = head_of(MAX_HEAD + 1);
-        assert_eq!(parse_request(&over), Err(RequestError::HeadTooLarge));
+        assert_eq!(parse_request_head(&over), Err(RequestError::HeadTooLarge));
         // Still waiting for a line end: at the limit it may yet end; past it, it cannot.
         let partial = |len: usize| {
             let fixed = "GET / HTTP/1.1\r\nX: ".len();
             format!("GET / HTTP/1.1\r\nX: {}", "v".repeat(len - fixed)).into_bytes()
         };
-        assert_eq!(parse_request(&partial(MAX_HEAD)), Ok(Parse::Incomplete));
         assert_eq!(
-            parse_request(&partial(MAX_HEAD + 1)),
+            parse_request_head(&partial(MAX_HEAD)),
+            Ok(Parse::Incomplete)
+        );
+        assert_eq!(
+            parse_request_head(&partial(MAX_HEAD + 1)),
             Err(RequestError::HeadTooLarge)
         );
     }
@@ -715,13 +614,13 @@ mod tests {
         let with_crlf = |head: Vec<u8>| [b"\r\n".to_vec(), head].concat();
         let exact = with_crlf(head_of(MAX_HEAD));
         assert!(matches!(
-            parse_request(&exact),
+            parse_request_head(&exact),
             Err(RequestError::MissingHost)
         ));
         let unfinished = &exact[..exact.len() - 2]; // all but the final empty line
-        assert_eq!(parse_request(unfinished), Ok(Parse::Incomplete));
+        assert_eq!(parse_request_head(unfinished), Ok(Parse::Incomplete));
         let over = with_crlf(head_of(MAX_HEAD + 1));
-        assert_eq!(parse_request(&over), Err(RequestError::HeadTooLarge));
+        assert_eq!(parse_request_head(&over), Err(RequestError::HeadTooLarge));
     }
 
     #[test]
@@ -731,12 +630,12 @@ mod tests {
         assert_eq!(line.len(), MAX_REQUEST_LINE);
         let head = format!("{line}\r\nHost: x\r\n\r\n");
         assert!(matches!(
-            parse_request(head.as_bytes()),
+            parse_request_head(head.as_bytes()),
             Ok(Parse::Complete(..))
         ));
         let longer = format!("GET /a{target} HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(
-            parse_request(longer.as_bytes()),
+            parse_request_head(longer.as_bytes()),
             Err(RequestError::RequestLineTooLong)
         );
     }
@@ -753,7 +652,7 @@ mod tests {
     fn limits_give_414_and_431() {
         let long_line = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_REQUEST_LINE));
         assert_eq!(
-            parse_request(long_line.as_bytes()),
+            parse_request_head(long_line.as_bytes()),
             Err(RequestError::RequestLineTooLong)
         );
         let many = format!(
@@ -761,12 +660,12 @@ mod tests {
             "X: y\r\n".repeat(MAX_HEADERS + 1)
         );
         assert_eq!(
-            parse_request(many.as_bytes()),
+            parse_request_head(many.as_bytes()),
             Err(RequestError::HeadTooLarge)
         );
         let huge = format!("GET / HTTP/1.1\r\nX: {}", "y".repeat(MAX_HEAD));
         assert_eq!(
-            parse_request(huge.as_bytes()),
+            parse_request_head(huge.as_bytes()),
             Err(RequestError::HeadTooLarge)
         );
     }

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 use super::handler::{respond, Body, Reply};
 use super::send_file::send_file;
 use super::{Mode, Shared, Ticket};
-use crate::http::{parse_request, BodyFraming, Parse, Request, RequestError, StatusCode};
-use crate::log::{try_http_date, LogEntry};
+use crate::http::{format_http_date, parse_request_head, BodyFraming, Parse, RequestError};
+use crate::http::{RequestHead, StatusCode};
+use crate::log::LogEntry;
 
 /// How many bytes one read asks for.
 const READ_CHUNK: usize = 8 * 1024;
@@ -41,7 +42,7 @@ pub(crate) struct Connection {
 #[derive(Debug)]
 pub(crate) enum Head {
     /// A complete, valid head.
-    Request(Request),
+    Request(RequestHead),
     /// Bytes that can never be a valid head.
     Invalid(RequestError),
     /// The deadline passed first.
@@ -87,7 +88,7 @@ impl Connection {
 
     /// Parses what has been read so far; `None` means "read more".
     pub(crate) fn parse(&mut self) -> Option<Head> {
-        match parse_request(&self.buf) {
+        match parse_request_head(&self.buf) {
             Ok(Parse::Complete(request, used)) => {
                 self.buf.drain(..used);
                 Some(Head::Request(request))
@@ -173,7 +174,7 @@ pub(crate) fn serve_one(connection: &mut Connection, head: Head, shared: &Shared
             let body_read = match request.body {
                 BodyFraming::None => true,
                 BodyFraming::Length(n) if n <= MAX_DISCARD => connection.discard_body(n),
-                BodyFraming::Length(_) | BodyFraming::Chunked => false,
+                BodyFraming::Length(_) | BodyFraming::Chunked | BodyFraming::UntilClose => false,
             };
             let reply = respond(&request, &shared.root, shared.config.handler);
             let reusable = body_read && request.wants_keep_alive();
@@ -249,7 +250,7 @@ pub(crate) fn send(
     keep_alive: Option<Duration>,
 ) -> Result<u64, u64> {
     let mut head = reply.head;
-    if let Some(date) = try_http_date(SystemTime::now()) {
+    if let Some(date) = format_http_date(SystemTime::now()) {
         head = head.header("Date", date);
     }
     head = head.header("Server", server_name);

@@ -8,9 +8,8 @@ use std::path::Path;
 
 use crate::files::{LookupError, Resolved, Root};
 use crate::http::{answer_range, content_type_for, decode_target, encode_path, error_page};
-use crate::http::{escape_html, Method, RangeAnswer, Request, ResponseHead, StatusCode};
-use crate::http::{RequestError, Validators};
-use crate::log::try_http_date;
+use crate::http::{escape_html, Method, RangeAnswer, RequestHead, ResponseHead, StatusCode};
+use crate::http::{format_http_date, RequestError, Validators};
 
 /// What to send back: a head, and the body to follow it.
 #[derive(Debug)]
@@ -72,7 +71,7 @@ impl Reply {
 }
 
 /// Answers a well-formed request by looking its path up under `root`.
-pub fn respond(request: &Request, root: &Root, options: Options) -> Reply {
+pub fn respond(request: &RequestHead, root: &Root, options: Options) -> Reply {
     let reply = match request.method {
         Method::Get | Method::Head => serve_path(request, root, options),
         ref other if other.is_standard() => Reply::error(StatusCode::MethodNotAllowed),
@@ -84,7 +83,7 @@ pub fn respond(request: &Request, root: &Root, options: Options) -> Reply {
     }
 }
 
-fn serve_path(request: &Request, root: &Root, options: Options) -> Reply {
+fn serve_path(request: &RequestHead, root: &Root, options: Options) -> Reply {
     let Ok(path) = decode_target(&request.target) else {
         return Reply::error(StatusCode::BadRequest);
     };
@@ -107,11 +106,11 @@ fn serve_path(request: &Request, root: &Root, options: Options) -> Reply {
 }
 
 /// A file: 200, or 304 if the client's copy is current, or 206/416 for a byte range.
-fn serve_file(request: &Request, path: &Path, mut file: File, metadata: &Metadata) -> Reply {
+fn serve_file(request: &RequestHead, path: &Path, mut file: File, metadata: &Metadata) -> Reply {
     let len = metadata.len();
     let validators = Validators::new(len, metadata.modified().ok());
     let add_validators = |mut head: ResponseHead| {
-        if let Some(date) = validators.last_modified.and_then(try_http_date) {
+        if let Some(date) = validators.last_modified.and_then(format_http_date) {
             head = head.header("Last-Modified", date);
         }
         head.header("ETag", validators.etag.clone())
