@@ -211,7 +211,6 @@ pub(crate) fn serve_one(connection: &mut Connection, head: Head, shared: &Shared
         if !shared.config.delay.is_zero() {
             std::thread::sleep(shared.config.delay);
         }
-        let keep_alive = keep_alive.then_some(shared.config.keep_alive_timeout);
         match send(
             &mut connection.stream,
             reply,
@@ -241,24 +240,25 @@ pub(crate) fn serve_one(connection: &mut Connection, head: Head, shared: &Shared
     }
 }
 
-/// Sends a reply with the headers every response carries. `keep_alive` is the idle timeout
-/// if the connection stays open. Returns the bytes written, as an error if sending failed.
+/// Sends a reply with the headers every response carries. `keep_alive` says whether the
+/// connection stays open. Returns the bytes written, as an error if sending failed.
 pub(crate) fn send(
     stream: &mut TcpStream,
     reply: Reply,
     server_name: &str,
-    keep_alive: Option<Duration>,
+    keep_alive: bool,
 ) -> Result<u64, u64> {
     let mut head = reply.head;
     if let Some(date) = format_http_date(SystemTime::now()) {
         head = head.header("Date", date);
     }
     head = head.header("Server", server_name);
+    // `Connection: keep-alive` is what an HTTP/1.0 client needs to hear to keep the
+    // connection (RFC 9112, 9.3); it is harmless to HTTP/1.1. The old `Keep-Alive: timeout=`
+    // header is not sent: RFC 9112 no longer defines it, and linters flag it.
     head = match keep_alive {
-        Some(idle) => head
-            .header("Connection", "keep-alive")
-            .header("Keep-Alive", format!("timeout={}", idle.as_secs().max(1))),
-        None => head.header("Connection", "close"),
+        true => head.header("Connection", "keep-alive"),
+        false => head.header("Connection", "close"),
     };
     let sent = head.write_to(stream).map_err(|_| 0u64)? as u64;
     let body = match reply.body {

@@ -528,7 +528,7 @@ fn refuse(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     reply.head = reply.head.header("Retry-After", "1");
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-    let bytes_sent = send(&mut stream, reply, &shared.server_name, None).unwrap_or_else(|n| n);
+    let bytes_sent = send(&mut stream, reply, &shared.server_name, false).unwrap_or_else(|n| n);
     // Read what the client already sent, without waiting, so closing does not reset.
     let _ = stream.shutdown(Shutdown::Write);
     let _ = stream.set_nonblocking(true);
