@@ -34,7 +34,9 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod client;
+pub mod escape;
 pub mod files;
 pub mod grade;
 pub mod http;

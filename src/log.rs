@@ -8,6 +8,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
+use crate::escape::escape_bytes;
 use crate::http::format_http_date;
 
 /// One finished exchange, as the access log records it.
@@ -70,19 +71,10 @@ impl AccessLog for NoLog {
     fn record(&self, _entry: &LogEntry) {}
 }
 
-/// Escapes control characters, `"` and `\` as `\xNN`, so the text stays on one line.
+/// Escapes control characters, `"` and `\` as `\xNN`, so the text stays on one line and
+/// the quotes around it in the log line stay unambiguous (see [`crate::escape`]).
 pub fn escape_for_log(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() || c == '"' || c == '\\' {
-            for b in c.to_string().bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    escape_bytes(text.as_bytes(), |c| c.is_control() || c == '"' || c == '\\')
 }
 
 /// The time as an HTTP date, or `-` (the log's mark for "none") if it cannot be one.

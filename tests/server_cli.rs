@@ -185,6 +185,27 @@ fn a_port_out_of_range_is_a_usage_error() {
 }
 
 #[test]
+fn a_timeout_too_small_to_be_one_is_a_usage_error() {
+    // 1e-10 s would round to a zero socket timeout, which the OS refuses: every
+    // connection would then fail. Bounded, so a server that starts anyway fails
+    // the test instead of running on.
+    for flag in ["--timeout", "--keep-alive-timeout"] {
+        for bad in ["1e-10", "0.0009", "0", "-1", "NaN", "inf"] {
+            server()
+                .args(["--port", "0", &format!("{flag}={bad}")])
+                .timeout(std::time::Duration::from_secs(10))
+                .assert()
+                .code(2)
+                .stderr(predicate::str::starts_with(format!(
+                    "server: invalid value '{bad}' for '{flag} <"
+                )))
+                .stderr(predicate::str::contains("at least 0.001"))
+                .stderr(predicate::str::is_match("^server: [^\n]*\n$").expect("a regex"));
+        }
+    }
+}
+
+#[test]
 fn an_unknown_flag_is_a_usage_error() {
     server()
         .arg("--frobnicate")

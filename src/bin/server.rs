@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use weblab::cli::parse_seconds;
 use weblab::server::handler::Options;
 use weblab::server::{default_threads, ServerError};
 use weblab::{AccessLog, Config, Mode, NoLog, Server, StderrLog};
@@ -53,16 +54,6 @@ struct Args {
     /// Do not write the access log to stderr.
     #[arg(long)]
     quiet: bool,
-}
-
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 86_400.0) {
-        return Err(format!("'{text}' must be more than 0 and at most 86400"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 fn main() -> ExitCode {
@@ -127,31 +118,4 @@ fn usage_error(rendered: &str) -> ExitCode {
     let message = first.strip_prefix("error: ").unwrap_or(first);
     eprintln!("server: {message} (see server --help)");
     ExitCode::from(2)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seconds_may_be_fractional_and_up_to_a_day() {
-        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_seconds("5"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_seconds("86400"), Ok(Duration::from_secs(86_400)));
-    }
-
-    #[test]
-    fn zero_negative_too_long_or_not_a_number_is_refused() {
-        for text in ["0", "-1", "86400.5", "NaN", "inf"] {
-            assert_eq!(
-                parse_seconds(text),
-                Err(format!("'{text}' must be more than 0 and at most 86400")),
-                "{text}"
-            );
-        }
-        assert_eq!(
-            parse_seconds("soon"),
-            Err("'soon' is not a number of seconds".to_string())
-        );
-    }
 }
