@@ -15,6 +15,7 @@
 //! |------------------------------------------|---------------------------------------------|
 //! | build the request bytes                  | [`Request::to_bytes`]                       |
 //! | resolve the host, connect with a timeout | [`connect`]                                 |
+//! | bound each wait, and the whole exchange  | [`Deadline`], [`TimedStream`]               |
 //! | read the status line and headers         | [`parse_response_head`], [`Response::read_from`] |
 //! | decide where the body ends               | [`body_length`]                             |
 //! | stream the body, undoing chunking        | [`copy_body`], [`copy_chunked`]             |
@@ -26,21 +27,33 @@
 mod body;
 mod error;
 mod head;
+mod timed;
 
 use std::io::{self, BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::time::Duration;
 
 pub use body::{body_length, copy_body, copy_chunked, BodyLength};
 pub use error::ClientError;
 pub use head::{parse_response_head, ResponseHead};
+pub use timed::{Deadline, TimeLimit, TimedStream};
 
 /// The largest response head (status line plus headers) the client accepts,
 /// so that a misbehaving server cannot make it use unbounded memory.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// How long to wait for a connection, or for any single read, by default.
+/// How long to wait for a connection, or for any single read or write, by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the whole exchange may take by default: connecting, sending, the head and the
+/// body together.
+///
+/// Five minutes: long enough to download a few hundred megabytes over a slow link (at
+/// 10 Mbit/s, about 370 MB), far longer than any page of a course server takes, and short
+/// enough that a server dripping its answer a byte at a time, or sending a body without
+/// end, holds a script or a grader for minutes, not hours. A longer download asks for
+/// more with [`Request::max_time`] (`--max-time` on the command line).
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(300);
 
 /// The `User-Agent` the client sends: who is asking (RFC 9110 section 10.1.5).
 pub const USER_AGENT: &str = concat!("weblab-client/", env!("CARGO_PKG_VERSION"));
@@ -79,12 +92,15 @@ pub struct Request {
     pub path: String,
     /// GET or HEAD.
     pub method: Method,
-    /// The longest wait for the connection and for each read. Must not be zero.
+    /// The longest wait for the connection and for each read or write. Must not be zero.
     pub timeout: Duration,
+    /// The longest the whole exchange may take, from resolving the host to the body's last
+    /// byte. Must not be zero. Every wait is cut short to what is left of it.
+    pub max_time: Duration,
 }
 
 impl Request {
-    /// A GET request with the [`DEFAULT_TIMEOUT`].
+    /// A GET request with the [`DEFAULT_TIMEOUT`] and the [`DEFAULT_MAX_TIME`].
     pub fn get(host: impl Into<String>, port: u16, path: impl Into<String>) -> Request {
         Request {
             host: host.into(),
@@ -92,6 +108,7 @@ impl Request {
             path: path.into(),
             method: Method::Get,
             timeout: DEFAULT_TIMEOUT,
+            max_time: DEFAULT_MAX_TIME,
         }
     }
 
@@ -156,7 +173,8 @@ impl Request {
 /// A response whose head has been read and whose body is waiting in `reader`.
 #[derive(Debug)]
 pub struct Response<R> {
-    /// The status line and headers of the final (non-1xx) response.
+    /// The status line and headers of the final response: not an interim 1xx (a
+    /// `101 Switching Protocols` is final, see [`ResponseHead::is_interim`]).
     pub head: ResponseHead,
     /// Where the body ends, decided from `head` by [`body_length`].
     pub body_length: BodyLength,
@@ -193,9 +211,14 @@ impl<R: BufRead> Response<R> {
 }
 
 /// Resolves the host and opens a TCP connection, trying each address in turn
-/// (`localhost` may mean both `::1` and `127.0.0.1`). Connecting, and every
-/// later read and write, gives up after `req.timeout`.
-pub fn connect(req: &Request) -> Result<TcpStream, ClientError> {
+/// (`localhost` may mean both `::1` and `127.0.0.1`).
+///
+/// This starts the clock of the whole exchange: connecting, and every later read and write
+/// on the returned stream, waits at most `req.timeout`, and all of them together take at
+/// most `req.max_time`. (Resolving the name is the system resolver's job and cannot be
+/// interrupted, but the time it takes counts.)
+pub fn connect(req: &Request) -> Result<TimedStream, ClientError> {
+    let deadline = Deadline::start(req.timeout, req.max_time);
     let host = req.bare_host();
     let resolve_error = |source| ClientError::Resolve {
         host: host.to_string(),
@@ -205,11 +228,11 @@ pub fn connect(req: &Request) -> Result<TcpStream, ClientError> {
 
     let mut last_error = None;
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, req.timeout) {
-            Ok(stream) => {
-                stream.set_read_timeout(Some(req.timeout))?;
-                stream.set_write_timeout(Some(req.timeout))?;
-                return Ok(stream);
+        match deadline.connect(&addr) {
+            Ok(stream) => return Ok(TimedStream::new(stream, deadline)),
+            // The whole exchange is out of time: no point trying the next address.
+            Err(err) if matches!(timed::limit_hit(&err), Some(TimeLimit::Total(_))) => {
+                return Err(err.into());
             }
             Err(source) => last_error = Some(ClientError::Connect { addr, source }),
         }
@@ -225,7 +248,7 @@ pub fn connect(req: &Request) -> Result<TcpStream, ClientError> {
 /// Connects, sends the request and reads the response head. The body is
 /// left in the returned [`Response`] for the caller to stream wherever it
 /// wants, after looking at the head.
-pub fn send(req: &Request) -> Result<Response<BufReader<TcpStream>>, ClientError> {
+pub fn send(req: &Request) -> Result<Response<BufReader<TimedStream>>, ClientError> {
     let mut stream = connect(req)?;
     stream.write_all(&req.to_bytes())?;
     Response::read_from(BufReader::new(stream), req.method)

@@ -49,13 +49,42 @@ fn port_zero_is_a_usage_error() {
 }
 
 #[test]
-fn timeout_must_be_a_positive_number() {
-    for bad in ["0", "-1", "soon"] {
-        client()
-            .args(["localhost", "8080", "/", &format!("--timeout={bad}")])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("--timeout <SECS>"));
+fn a_timeout_too_small_to_be_one_is_a_usage_error_on_one_line() {
+    // Below 1 ms a socket timeout rounds to zero, which the OS refuses.
+    for flag in ["--timeout", "--max-time"] {
+        for bad in ["1e-10", "0.0009", "0", "-1", "NaN", "inf", "soon"] {
+            client()
+                .args(["localhost", "8080", "/", &format!("{flag}={bad}")])
+                .assert()
+                .code(2)
+                .stderr(predicate::str::starts_with(format!(
+                    "client: invalid value '{bad}' for '{flag} <SECS>': "
+                )))
+                .stderr(predicate::str::is_match("^client: [^\n]*\n$").expect("a regex"));
+        }
+    }
+}
+
+#[test]
+fn timeouts_may_be_fractional_down_to_a_millisecond() {
+    let server = FakeServer::fixture("keep-alive.http", Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .args(["--timeout", "2.5", "--max-time", "1e1"])
+        .assert()
+        .success()
+        .stdout(fixture("keep-alive.http"));
+}
+
+#[test]
+fn every_usage_error_is_one_line() {
+    for args in [
+        &["localhost", "8080"][..],
+        &["localhost", "8080", "/", "--frob"],
+    ] {
+        client().args(args).assert().code(2).stderr(
+            predicate::str::is_match(r"^client: [^\n]*\(see client --help\)\n$").expect("a regex"),
+        );
     }
 }
 
@@ -66,6 +95,9 @@ fn help_lists_every_flag() {
             .and(predicate::str::contains("--output <FILE>"))
             .and(predicate::str::contains("-o"))
             .and(predicate::str::contains("--timeout <SECS>"))
+            .and(predicate::str::contains("[default: 30]"))
+            .and(predicate::str::contains("--max-time <SECS>"))
+            .and(predicate::str::contains("[default: 300]"))
             .and(predicate::str::contains("--fail")),
     );
 }

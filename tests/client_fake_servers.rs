@@ -7,7 +7,7 @@ mod client_support;
 
 use std::time::{Duration, Instant};
 
-use client_support::{client, fixture, FakeServer, Then};
+use client_support::{client, fixture, FakeServer, Then, DRIP_FOR};
 use predicates::prelude::*;
 
 /// A head plus `body`, as the client should print it.
@@ -131,7 +131,7 @@ fn server_that_never_answers_makes_the_client_give_up() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr("client: timed out waiting for the server\n");
+        .stderr("client: timed out: the server sent nothing for 1 s (--timeout)\n");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
@@ -240,4 +240,122 @@ fn ipv6_server_is_reached_with_a_bracketed_host_header() {
         request.contains(&format!("Host: [::1]:{port}\r\n")),
         "request sent:\n{request}"
     );
+}
+
+/// Runs the client with `--max-time 1` (and a per-read timeout that never
+/// runs out) against `server`; asserts it gives up within a few seconds, well
+/// before the server stops of its own accord, saying which limit it hit.
+/// Returns what it printed on stdout.
+fn assert_cut_off_by_max_time(server: &FakeServer, what: &str) -> Vec<u8> {
+    let started = Instant::now();
+    let output = client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "5"])
+        .args(["--max-time", "1"])
+        .output()
+        .expect("the client runs");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.code() == Some(1)
+            && stderr == "client: timed out: the whole exchange took more than 1 s (--max-time)\n"
+            && took < DRIP_FOR - Duration::from_secs(2),
+        "server: {what}\nrequest: GET / with --timeout 5 --max-time 1\n\
+         expected: exit 1 within {:?} with the --max-time line\n\
+         got: {:?} after {took:?}\nstderr: {stderr}stdout: {:?}",
+        DRIP_FOR - Duration::from_secs(2),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+    );
+    output.stdout
+}
+
+#[test]
+fn a_head_dripped_a_byte_at_a_time_is_cut_off_by_max_time() {
+    let server = FakeServer::drip(b"HTTP/1.1 200 OK\r\n", b"X", Duration::from_millis(50));
+    let stdout = assert_cut_off_by_max_time(&server, "a header line dripped one byte per 50 ms");
+    assert!(stdout.is_empty(), "no head was complete: {stdout:?}");
+}
+
+#[test]
+fn a_body_dripped_a_byte_at_a_time_is_cut_off_by_max_time() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+    let server = FakeServer::drip(head, b"a", Duration::from_millis(50));
+    let stdout = assert_cut_off_by_max_time(&server, "a 1 MB body dripped one byte per 50 ms");
+    assert!(stdout.starts_with(head), "the head is printed: {stdout:?}");
+}
+
+#[test]
+fn a_body_without_end_is_cut_off_by_max_time() {
+    let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let chunk = [&b"400\r\n"[..], &[b'x'; 0x400], b"\r\n"].concat();
+    let server = FakeServer::drip(head, &chunk, Duration::from_millis(10));
+    let stdout = assert_cut_off_by_max_time(&server, "1 KiB chunks every 10 ms, never the last");
+    assert!(stdout.starts_with(head), "the head is printed: {stdout:?}");
+}
+
+#[test]
+fn max_time_shorter_than_timeout_cuts_the_wait_for_a_silent_server() {
+    let server = FakeServer::silent();
+    let started = Instant::now();
+    client()
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "30"])
+        .args(["--max-time", "1"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("client: timed out: the whole exchange took more than 1 s (--max-time)\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn switching_protocols_is_printed_as_the_final_response() {
+    // After a 101 the connection speaks another protocol (here a WebSocket
+    // frame follows); the client prints the 101 and stops, without waiting.
+    let head =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let server = FakeServer::reply(
+        &[head.as_bytes(), b"\x81\x05hello"].concat(),
+        Then::KeepOpen,
+    );
+    client()
+        .args(["127.0.0.1", &server.port(), "/chat", "--timeout", "5"])
+        .assert()
+        .success()
+        .stdout(head)
+        .stderr("");
+}
+
+#[test]
+fn control_characters_in_the_head_are_printed_escaped() {
+    // A hostile server hides terminal escape sequences in its head: one
+    // retitles the window, one clears the screen, a bare CR hides text.
+    let reply = b"HTTP/1.1 200 O\x1b[31mK\r\nX-Evil: \x1b]0;pwned\x07\x1b[2J\rhidden\r\n\
+                  X-Tab: a\tb\r\nContent-Length: 2\r\n\r\nok";
+    let server = FakeServer::reply(reply, Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .success()
+        .stdout(
+            "HTTP/1.1 200 O\\x1b[31mK\r\nX-Evil: \\x1b]0;pwned\\x07\\x1b[2J\\x0dhidden\r\n\
+             X-Tab: a\tb\r\nContent-Length: 2\r\n\r\nok",
+        );
+}
+
+#[test]
+fn a_body_sent_to_a_pipe_is_passed_on_exactly() {
+    // Not a terminal: the bytes are the user's to keep, escape sequences and all.
+    let body = b"\x1b[2J\x00\xff\r\n";
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+    let server = FakeServer::reply(&[head.as_bytes(), body].concat(), Then::Close);
+    client()
+        .args(["127.0.0.1", &server.port(), "/"])
+        .assert()
+        .success()
+        .stdout([head.as_bytes(), body].concat())
+        .stderr("");
 }

@@ -1,14 +1,16 @@
 //! The client library on canned bytes: parsing heads, framing bodies,
-//! decoding chunks. No sockets needed, except for the two `fetch`/`send`
+//! decoding chunks. No sockets needed, except for the `fetch`/`send`
 //! tests at the end.
 
 mod client_support;
 
-use client_support::{fixture, FakeServer, Then};
+use std::time::{Duration, Instant};
+
+use client_support::{fixture, FakeServer, Then, DRIP_FOR};
 use proptest::prelude::*;
 use weblab::client::{
     body_length, copy_chunked, fetch, parse_response_head, send, BodyLength, ClientError, Method,
-    Request, Response, ResponseHead, MAX_HEAD_BYTES,
+    Request, Response, ResponseHead, TimeLimit, MAX_HEAD_BYTES,
 };
 
 /// Reads a whole response from `bytes`: its head and its body.
@@ -454,6 +456,56 @@ fn send_leaves_the_body_for_the_caller() {
     assert_eq!(
         body, b"<h1>404 Not Found</h1>\n",
         "the body left after the head:\n{shown}"
+    );
+}
+
+#[test]
+fn switching_protocols_is_the_final_response_with_no_body() {
+    // What follows a 101 is another protocol (here a WebSocket frame), not HTTP.
+    let bytes = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello";
+    let response = Response::read_from(&bytes[..], Method::Get).expect("a 101 is a response");
+    assert_eq!(
+        (response.head.status, response.body_length),
+        (101, BodyLength::Empty),
+        "response: {:?}",
+        String::from_utf8_lossy(bytes)
+    );
+    assert!(!response.head.is_interim());
+    assert!(head_with(103, "").is_interim());
+}
+
+#[test]
+fn the_printable_head_escapes_control_characters_but_not_tabs_or_line_ends() {
+    let head = head_with(200, "X-Evil: \x1b[2J\x07\r\nX-Tab: a\tb\r\n");
+    assert_eq!(
+        head.printable(),
+        "HTTP/1.1 200 Whatever\r\nX-Evil: \\x1b[2J\\x07\r\nX-Tab: a\tb\r\n\r\n"
+    );
+}
+
+#[test]
+fn fetch_gives_up_on_a_dripping_server_when_max_time_runs_out() {
+    let server = FakeServer::drip(b"HTTP/1.1 200 OK\r\n", b"X", Duration::from_millis(50));
+    let request = Request {
+        timeout: Duration::from_secs(5),
+        max_time: Duration::from_millis(500),
+        ..Request::get("127.0.0.1", server.addr.port(), "/")
+    };
+    let started = Instant::now();
+    let result = fetch(&request, &mut Vec::new());
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            result,
+            Err(ClientError::TimedOut(Some(TimeLimit::Total(limit)))) if limit == request.max_time
+        ) && took < DRIP_FOR - Duration::from_secs(2),
+        "server: a head dripped one byte per 50 ms; request: {request:?}\n\
+         expected: TimedOut(Total(500ms)) well within {DRIP_FOR:?}; got {result:?} after {took:?}"
+    );
+    let message = result.expect_err("timed out").to_string();
+    assert_eq!(
+        message,
+        "timed out: the whole exchange took more than 0.5 s"
     );
 }
 

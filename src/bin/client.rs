@@ -3,7 +3,10 @@
 //! Command line -> [`weblab::client`] -> exit code. Exit status: 0 when a
 //! complete response arrived, whatever its status (like curl); 1 for a
 //! network or protocol failure, or a status of 400 or more with `--fail`;
-//! 2 for a usage error.
+//! 2 for a usage error. Errors are one line on stderr.
+//!
+//! What comes from the server is untrusted: the head is printed with its control
+//! characters escaped, and so is the body when it goes to a terminal.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -12,7 +15,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use weblab::client::{self, BodyLength, ClientError, Method, Request, ResponseHead};
+use weblab::cli::{parse_seconds, usage_line};
+use weblab::client::{self, BodyLength, ClientError, Method, Request, ResponseHead, TimeLimit};
+use weblab::escape::TerminalSafe;
 
 /// Fetch one page over HTTP/1.1 and print its status line, headers and body.
 #[derive(Parser)]
@@ -31,17 +36,30 @@ struct Args {
     /// Write the body to FILE instead of stdout (headers still go to stdout)
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Give up when connecting, or any read, takes longer than SECS seconds
-    #[arg(long, value_name = "SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
+    /// Give up when connecting, or any single read or write, waits longer than SECS seconds
+    #[arg(long, value_name = "SECS", default_value = "30",
+          value_parser = parse_seconds)]
+    timeout: Duration,
+    /// Give up when the whole exchange (connect, request, head, body) takes longer than
+    /// SECS seconds, however steadily the server drips; raise it for a long download
+    #[arg(long, value_name = "SECS", default_value = "300",
+          value_parser = parse_seconds)]
+    max_time: Duration,
     /// Exit with status 1 when the server answers with a status of 400 or more
     #[arg(long)]
     fail: bool,
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) if !error.use_stderr() => error.exit(), // --help, --version
+        Err(error) => {
+            let line = usage_line(&error.render().to_string());
+            eprintln!("client: {line} (see client --help)");
+            return ExitCode::from(2);
+        }
+    };
     match run(&args) {
         Ok(head) if args.fail && head.status >= 400 => {
             eprintln!(
@@ -52,25 +70,50 @@ fn main() -> ExitCode {
         }
         Ok(_) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("client: {err}");
+            eprintln!("client: {err}{}", flag_to_blame(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Names the option behind a time limit, so the message says what to change.
+fn flag_to_blame(err: &ClientError) -> &'static str {
+    match err {
+        ClientError::TimedOut(Some(TimeLimit::Idle(_))) => " (--timeout)",
+        ClientError::TimedOut(Some(TimeLimit::Total(_))) => " (--max-time)",
+        _ => "",
     }
 }
 
 fn run(args: &Args) -> Result<ResponseHead, ClientError> {
     let request = Request {
         method: if args.head { Method::Head } else { Method::Get },
-        timeout: Duration::from_secs(args.timeout),
+        timeout: args.timeout,
+        max_time: args.max_time,
         ..Request::get(&args.host, args.port, &args.path)
     };
     let mut response = client::send(&request)?;
 
+    let to_terminal = io::stdout().is_terminal();
     let mut stdout = BufWriter::new(io::stdout().lock());
     stdout
-        .write_all(&response.head.raw)
+        .write_all(response.head.printable().as_bytes())
         .map_err(ClientError::Output)?;
     match &args.output {
+        // On a terminal the body is shown, not delivered: its control characters are
+        // escaped like the head's (see TerminalSafe). In a pipe or a file it is exact.
+        None if to_terminal => {
+            let mut shown = TerminalSafe::new(&mut stdout);
+            response.copy_body_to(&mut shown)?;
+            let escaped = shown.finish().map_err(ClientError::Output)?;
+            stdout.flush().map_err(ClientError::Output)?;
+            if escaped > 0 {
+                eprintln!(
+                    "client: {escaped} control characters in the body are shown as \\xNN; \
+                     -o FILE saves the exact bytes"
+                );
+            }
+        }
         None => {
             response.copy_body_to(&mut stdout)?;
             stdout.flush().map_err(ClientError::Output)?;
@@ -208,6 +251,13 @@ impl<W: Write, B: Write> Write for Progress<W, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_on_the_command_line_are_the_library_defaults() {
+        let args = Args::try_parse_from(["client", "localhost", "80", "/"]).expect("valid");
+        assert_eq!(args.timeout, client::DEFAULT_TIMEOUT);
+        assert_eq!(args.max_time, client::DEFAULT_MAX_TIME);
+    }
 
     #[test]
     fn the_size_is_known_only_from_a_content_length() {

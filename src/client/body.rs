@@ -40,7 +40,8 @@ pub enum BodyLength {
 ///    where a message ends is how request smuggling attacks work.
 /// 5. Otherwise the body runs until the server closes the connection.
 pub fn body_length(method: Method, head: &ResponseHead) -> Result<BodyLength, ClientError> {
-    if method == Method::Head || head.is_interim() || head.status == 204 || head.status == 304 {
+    let informational = (100..200).contains(&head.status); // 101 included
+    if method == Method::Head || informational || head.status == 204 || head.status == 304 {
         return Ok(BodyLength::Empty);
     }
 

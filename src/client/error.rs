@@ -5,6 +5,8 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
+use super::timed::{is_timeout, limit_hit, TimeLimit};
+
 /// Why a fetch failed.
 ///
 /// Each variant is one line a person can act on; the binary prints it after
@@ -26,8 +28,11 @@ pub enum ClientError {
         /// Why it refused.
         source: io::Error,
     },
-    /// The server went quiet for longer than the timeout.
-    TimedOut,
+    /// A time limit ran out: one wait lasted [`Request::timeout`](super::Request::timeout),
+    /// or the whole exchange [`Request::max_time`](super::Request::max_time). `None` for a
+    /// timeout of a reader that is not a [`TimedStream`](super::TimedStream), which cannot
+    /// say which limit it had.
+    TimedOut(Option<TimeLimit>),
     /// The connection closed before the response header was complete;
     /// `got` is how many header bytes had arrived (0: no answer at all).
     HeadCutShort {
@@ -67,7 +72,8 @@ impl fmt::Display for ClientError {
             ClientError::Connect { addr, source } => {
                 write!(f, "cannot connect to {addr}: {source}")
             }
-            ClientError::TimedOut => write!(f, "timed out waiting for the server"),
+            ClientError::TimedOut(Some(limit)) => write!(f, "timed out: {limit}"),
+            ClientError::TimedOut(None) => write!(f, "timed out waiting for the server"),
             ClientError::HeadCutShort { got: 0 } => {
                 write!(f, "the server closed the connection without a response")
             }
@@ -116,17 +122,19 @@ impl Error for ClientError {
     }
 }
 
-/// An I/O error on the *connection*: a read that hit the socket timeout
+/// An I/O error on the *connection*: a read or write that ran out of time
 /// becomes [`ClientError::TimedOut`], anything else [`ClientError::Network`].
 ///
 /// This is what `?` uses, so errors writing the *output* must be mapped
 /// explicitly with `map_err(ClientError::Output)`.
 impl From<io::Error> for ClientError {
     fn from(err: io::Error) -> Self {
-        match err.kind() {
-            // Unix reports an expired read timeout as WouldBlock, Windows as TimedOut.
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::TimedOut,
-            _ => ClientError::Network(err),
+        if let Some(limit) = limit_hit(&err) {
+            ClientError::TimedOut(Some(limit))
+        } else if is_timeout(&err) {
+            ClientError::TimedOut(None)
+        } else {
+            ClientError::Network(err)
         }
     }
 }

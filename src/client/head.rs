@@ -4,6 +4,7 @@
 use std::io::{BufRead, Read};
 
 use super::{ClientError, MAX_HEAD_BYTES};
+use crate::escape::escape_bytes;
 
 /// The status line and header fields of a response.
 ///
@@ -47,11 +48,31 @@ impl ResponseHead {
             .map(|(_, v)| v.as_str())
     }
 
-    /// True for a 1xx status: an interim response such as `100 Continue`,
-    /// always followed by another response on the same connection
-    /// (RFC 9110 section 15.2).
+    /// True for an interim response such as `100 Continue` or `103 Early Hints`,
+    /// which another response follows on the same connection (RFC 9110 section 15.2).
+    ///
+    /// Every 1xx is interim except `101 Switching Protocols` (RFC 9110 section 15.2.2):
+    /// after its empty line the connection speaks the protocol named in `Upgrade`, not
+    /// HTTP/1.1, so no HTTP response follows. For this client, which speaks no other
+    /// protocol, a 101 is the last response: it has no body, and the exchange ends there.
     pub fn is_interim(&self) -> bool {
-        (100..200).contains(&self.status)
+        (100..200).contains(&self.status) && self.status != 101
+    }
+
+    /// The head as received, with every control character but the tab (and the line ends)
+    /// shown as `\xNN`, safe to print on a terminal (see [`crate::escape`]).
+    ///
+    /// A header is chosen by the server, and a hostile one can hide escape sequences in it;
+    /// field values may not contain control characters other than the tab anyway
+    /// (RFC 9110 section 5.5), so a well-behaved head prints exactly as received.
+    pub fn printable(&self) -> String {
+        let mut out = String::with_capacity(self.raw.len());
+        for line in self.raw.split_inclusive(|&b| b == b'\n') {
+            let content = trim_cr(line.strip_suffix(b"\n").unwrap_or(line));
+            out.push_str(&escape_bytes(content, |c| c.is_control() && c != '\t'));
+            out.push_str(&String::from_utf8_lossy(&line[content.len()..]));
+        }
+        out
     }
 }
 

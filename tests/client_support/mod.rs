@@ -3,8 +3,9 @@
 //! A [`FakeServer`] listens on port 0 of a loopback address, accepts one
 //! connection in a thread, reads the request, plays back canned bytes from
 //! `fixtures/responses/`, and then either closes or keeps the connection open
-//! until the client hangs up. [`FakeServer::received`] hands back the request
-//! the client sent, so a test can check both directions.
+//! until the client hangs up. [`FakeServer::drip`] instead goes on sending,
+//! slowly or without end, as a hostile server would. [`FakeServer::received`]
+//! hands back the request the client sent, so a test can check both directions.
 
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
@@ -13,11 +14,16 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Upper bound on any wait inside a fake server, so a broken client makes a
 /// test fail instead of hang.
 const SAFETY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a dripping server goes on before it gives up and closes. A client
+/// with no overall limit is held this long, then fails its test on the
+/// message it prints, rather than hanging the test run.
+pub const DRIP_FOR: Duration = Duration::from_secs(8);
 
 /// What the fake server does after sending its reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,10 +60,29 @@ impl FakeServer {
 
     /// Like [`FakeServer::reply`] on any local address, such as `[::1]:0`.
     pub fn bind(addr: &str, reply: &[u8], then: Then) -> io::Result<FakeServer> {
+        let reply = reply.to_vec();
+        FakeServer::spawn(addr, move |listener| serve_once(listener, &reply, then))
+    }
+
+    /// A server on `127.0.0.1:0` that answers with `reply`, then sends `piece`
+    /// once every `every`, over and over: a head or a body dripped a byte at a
+    /// time, or a body without end. It stops when the client hangs up, or after
+    /// [`DRIP_FOR`], then closes.
+    pub fn drip(reply: &[u8], piece: &[u8], every: Duration) -> FakeServer {
+        let (reply, piece) = (reply.to_vec(), piece.to_vec());
+        FakeServer::spawn("127.0.0.1:0", move |listener| {
+            serve_dripping(listener, &reply, &piece, every)
+        })
+        .expect("bind 127.0.0.1:0")
+    }
+
+    fn spawn(
+        addr: &str,
+        serve: impl FnOnce(&TcpListener) -> io::Result<Vec<u8>> + Send + 'static,
+    ) -> io::Result<FakeServer> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
-        let reply = reply.to_vec();
-        let thread = thread::spawn(move || serve_once(&listener, &reply, then));
+        let thread = thread::spawn(move || serve(&listener));
         Ok(FakeServer {
             addr,
             thread: Some(thread),
@@ -111,6 +136,28 @@ fn serve_once(listener: &TcpListener, reply: &[u8], then: Then) -> io::Result<Ve
         let mut sink = Vec::new();
         // Ends when the client closes (or at the safety timeout).
         let _ = stream.take(1024 * 1024).read_to_end(&mut sink);
+    }
+    Ok(request)
+}
+
+fn serve_dripping(
+    listener: &TcpListener,
+    reply: &[u8],
+    piece: &[u8],
+    every: Duration,
+) -> io::Result<Vec<u8>> {
+    let (mut stream, _) = listener.accept()?;
+    stream.set_read_timeout(Some(SAFETY_TIMEOUT))?;
+    stream.set_write_timeout(Some(SAFETY_TIMEOUT))?;
+    let request = read_request(&mut stream)?;
+    stream.write_all(reply)?;
+    let started = Instant::now();
+    while started.elapsed() < DRIP_FOR {
+        // Pacing is the behaviour under test here: a server this slow on purpose.
+        thread::sleep(every);
+        if stream.write_all(piece).is_err() {
+            break; // the client hung up
+        }
     }
     Ok(request)
 }
