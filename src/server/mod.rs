@@ -1,61 +1,83 @@
 //! The server: listening, accepting, and the three ways to serve connections
-//! (assignment tasks 1 and 3).
+//! (assignment tasks 1 and 3, and the step after them).
 //!
 //! | mode | who serves a connection | teaches |
 //! |------|-------------------------|---------|
 //! | [`Mode::Single`] | the accepting thread itself, one connection at a time | task 1: the accept loop |
 //! | [`Mode::Threaded`] | a new thread per connection, at most `max_connections` | task 3: a thread per connection |
-//! | [`Mode::Pool`] | a fixed [`pool::ThreadPool`], fed only complete requests | the next step: bounded workers |
+//! | [`Mode::Pool`] | a fixed [`pool::ThreadPool`] whose threads each run an event loop | the next step: waiting without threads |
 //!
-//! # How the pool mode survives slow clients
+//! Read the parts in this order: `handler` (a request in, a reply out), `connection` (one
+//! connection's phases, and serving it with blocking calls), `single`, `threaded`,
+//! [`pool`] (the thread pool), `event_loop`. Around them: `accept` (accepting, and turning
+//! away what the server cannot take), `shutdown` (which connections are open, for a
+//! stop), and `send_file` (writing a response a piece at a time).
 //!
-//! A worker that calls `read` on a client that sent half a request sits blocked until the
-//! client goes on or times out. Sixty-four such clients would park sixty-four workers, and a
-//! pool of sixteen would serve nobody else for the whole timeout: the "slowloris" attack.
-//! So in pool mode the accepting thread also *reads request heads*: every connection is
-//! non-blocking and registered with a poller (epoll on Linux, kqueue on macOS, IOCP on
-//! Windows, through the `polling` crate), and the thread reads whatever bytes are ready from
-//! whichever connection is ready. Only when a head is complete, or can never be, does the
-//! connection go to a worker, which then writes the response with blocking calls. Workers
-//! only ever wait on clients that are reading a response, and that wait is bounded by the
-//! write timeout. This is the shape of many production servers: an event loop for the
-//! waiting, threads for the work.
+//! # Why the pool mode is a pool of event loops
+//!
+//! A thread that calls `read` on a client that sent half a request sits blocked until the
+//! client goes on or times out; one that writes a large file to a client that reads slowly
+//! sits blocked as long as the client likes. A pool of sixteen threads that wait like this
+//! is held by sixteen slow clients: the "slowloris" family of attacks. Every wait on a
+//! client must therefore cost no thread.
+//!
+//! So in pool mode every socket is non-blocking, and each thread of the pool runs an
+//! *event loop*: it asks a poller (epoll on Linux, kqueue on macOS, IOCP on Windows, through
+//! the `polling` crate) which of its sockets are ready, and moves each ready connection
+//! along as far as it can go without waiting: reading a head, dropping a body, writing a
+//! response (with `sendfile` on Linux), lingering before the close. A connection waiting
+//! for anything waits in the poller, with a deadline, and costs a few kilobytes, not a
+//! thread. This is nginx's design: one event loop per worker, each serving its own
+//! connections from accept to close. Every loop watches the listener, and whichever
+//! accepts a connection keeps it, so no request is ever handed from one thread to another;
+//! opening and reading a file are the only calls that can block, and only on the disk.
+//!
+//! An earlier version of this mode kept one event loop for reading heads and handed each
+//! complete request to a worker thread, which wrote the response with blocking calls. It
+//! was simpler, but every worker could still be held: by clients that promise a body and
+//! never send it, that read a download slowly, or that close uncleanly. And each
+//! keep-alive request crossed from the loop to a worker and back, which made small files
+//! slower than nginx.
+//!
+//! The pool has one event loop per core by default: a loop never waits, so more loops
+//! than cores would only take turns.
 //!
 //! # Stopping
 //!
 //! A [`ServerHandle`] (also used by the binary's Ctrl-C and SIGTERM handler) stops the
 //! server: the accept loop wakes and returns, the listening socket is closed so new
 //! connections are refused, connections still waiting for a request are closed, and
-//! responses already being sent may finish for up to `timeout`. After that their sockets
-//! are shut down, which makes any blocked write fail at once, and every thread is joined.
+//! responses already being sent may finish for up to `timeout`. After that they are cut
+//! off, and every thread is joined. In `single` and `threaded` modes a separate thread
+//! shuts the sockets down (see `shutdown`), because only that wakes a thread blocked on
+//! one; in pool mode each event loop closes its own connections.
 
+mod accept;
 mod connection;
+mod event_loop;
 pub mod handler;
 pub mod pool;
-mod reactor;
 mod send_file;
+mod shutdown;
+mod single;
+mod threaded;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::fs::File;
+use std::io;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::Duration;
 
-use polling::{Event, Events, Poller};
+use polling::Poller;
 
 use crate::files::Root;
-use crate::http::StatusCode;
-use crate::log::{AccessLog, LogEntry};
-use connection::{close, send, serve_one, Connection, Outcome};
-use handler::Reply;
-
-/// The poller key of the listening socket; connections get keys from 1 up.
-const LISTENER_KEY: usize = 0;
+use crate::log::AccessLog;
+use shutdown::{close_on_stop, Tracker};
 
 /// How the server serves connections. See the [module docs](self).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,7 +86,7 @@ pub enum Mode {
     Single,
     /// A new thread for each connection, up to a bound.
     Threaded,
-    /// A fixed pool of workers fed by an event loop that reads request heads.
+    /// A fixed pool of threads, each running an event loop that serves many connections.
     #[default]
     Pool,
 }
@@ -103,10 +125,12 @@ impl fmt::Display for Mode {
 pub struct Config {
     /// How connections are served.
     pub mode: Mode,
-    /// How long a client has, from connecting, to send a complete request head; also the
-    /// write timeout, and how long responses in flight may run on after a stop.
+    /// How long a client has, from connecting, to send a complete request head; also how
+    /// long a response may wait between two writes that make progress (a client that stops
+    /// reading is cut off after it), and how long responses in flight may run on after a
+    /// stop.
     pub timeout: Duration,
-    /// Worker threads in pool mode.
+    /// Threads in pool mode, each running one event loop.
     pub threads: usize,
     /// Connections served or waiting at once in threaded and pool modes; past it, 503.
     pub max_connections: usize,
@@ -139,9 +163,10 @@ impl Default for Config {
     }
 }
 
-/// Four workers per core: file serving waits on disks and sockets more than it computes.
+/// One event loop per core: a loop never waits on a client, so more loops than cores
+/// would only take turns.
 pub fn default_threads() -> usize {
-    thread::available_parallelism().map_or(4, |n| n.get() * 4)
+    thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Why a server could not start.
@@ -184,106 +209,28 @@ pub struct Stats {
     pub threads_started: AtomicU64,
 }
 
-/// State shared by the accepting thread, the workers and every [`ServerHandle`].
-struct Shared {
-    root: Root,
-    config: Config,
-    log: Arc<dyn AccessLog>,
-    server_name: String,
-    poller: Poller,
-    stats: Stats,
-    tracker: Mutex<Tracker>,
-    tracker_changed: Condvar,
-    /// Pool mode: kept-alive connections that workers hand back to the event loop.
-    returned: Mutex<Vec<Connection>>,
-}
-
-/// The open connections, so that a stop can close them.
-#[derive(Default)]
-struct Tracker {
-    stopping: bool,
-    finished: bool,
-    next_id: u64,
-    /// Each open connection: a second handle to its socket, and whether it is responding.
-    open: HashMap<u64, (TcpStream, bool)>,
+/// State shared by the accepting thread, the event loops and every [`ServerHandle`].
+pub(crate) struct Shared {
+    pub(crate) root: Root,
+    pub(crate) config: Config,
+    pub(crate) log: Arc<dyn AccessLog>,
+    pub(crate) server_name: String,
+    /// One poller per event loop in pool mode; in the other modes, the accepting thread's.
+    pub(crate) pollers: Vec<Poller>,
+    pub(crate) stats: Stats,
+    /// Set once by [`ServerHandle::shutdown`]; read on every request, so not behind a lock.
+    stopping: AtomicBool,
+    /// The connections of the blocking modes, for the stopping thread.
+    pub(crate) tracker: Mutex<Tracker>,
+    pub(crate) tracker_changed: Condvar,
+    /// A descriptor kept open for nothing, freed when the process runs out of them
+    /// (see [`accept`]).
+    pub(crate) spare: Mutex<Option<File>>,
 }
 
 impl Shared {
-    fn tracker(&self) -> MutexGuard<'_, Tracker> {
-        self.tracker.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn is_stopping(&self) -> bool {
-        self.tracker().stopping
-    }
-}
-
-/// A connection's place in the [`Tracker`]; leaving it (even by a panic) frees the place.
-pub(crate) struct Ticket {
-    shared: Arc<Shared>,
-    id: u64,
-}
-
-impl Ticket {
-    fn new(shared: &Arc<Shared>, stream: &TcpStream) -> Ticket {
-        shared.stats.open_connections.fetch_add(1, Ordering::SeqCst);
-        let mut tracker = shared.tracker();
-        let id = tracker.next_id;
-        tracker.next_id += 1;
-        if tracker.stopping {
-            // Accepted just as a stop began, after the stopper closed the idle ones.
-            let _ = stream.shutdown(Shutdown::Both);
-        } else if let Ok(clone) = stream.try_clone() {
-            tracker.open.insert(id, (clone, false));
-        }
-        Ticket {
-            shared: Arc::clone(shared),
-            id,
-        }
-    }
-
-    /// Marks the connection as sending a response: a stop lets it finish.
-    pub(crate) fn responding(&self) {
-        self.set_responding(true);
-    }
-
-    /// Marks the connection as waiting for a request: a stop closes it at once.
-    pub(crate) fn idle(&self) {
-        self.set_responding(false);
-    }
-
-    fn set_responding(&self, responding: bool) {
-        let mut tracker = self.shared.tracker();
-        let stopping = tracker.stopping;
-        if let Some((stream, state)) = tracker.open.get_mut(&self.id) {
-            *state = responding;
-            if stopping && !responding {
-                // Done with its last response after a stop began: close it now.
-                let _ = stream.shutdown(Shutdown::Both);
-            }
-        }
-        drop(tracker);
-        // Only the stopper waits on this, and only once a stop has begun: waking it on
-        // every request would cost two context switches a request for nothing.
-        if stopping {
-            self.shared.tracker_changed.notify_all();
-        }
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut tracker = self.shared.tracker();
-        tracker.open.remove(&self.id);
-        let stopping = tracker.stopping;
-        drop(tracker);
-        self.shared
-            .stats
-            .open_connections
-            .fetch_sub(1, Ordering::SeqCst);
-        if stopping {
-            self.shared.tracker_changed.notify_all();
-        }
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 }
 
@@ -297,9 +244,12 @@ impl ServerHandle {
     /// Asks the server to stop; [`Server::run`] then returns once every thread is joined.
     /// Calling it again does nothing more.
     pub fn shutdown(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
         self.shared.tracker().stopping = true;
         self.shared.tracker_changed.notify_all();
-        let _ = self.shared.poller.notify();
+        for poller in &self.shared.pollers {
+            let _ = poller.notify();
+        }
     }
 
     /// The server's counters.
@@ -342,17 +292,25 @@ impl Server {
     ) -> Result<Server, ServerError> {
         let root = Root::new(root).map_err(ServerError::Root)?;
         let listener = TcpListener::bind(addr).map_err(ServerError::Bind)?;
-        let poller = Poller::new().map_err(ServerError::Poll)?;
+        let loops = match config.mode {
+            Mode::Pool => config.threads.max(1),
+            Mode::Single | Mode::Threaded => 1,
+        };
+        let pollers = (0..loops)
+            .map(|_| Poller::new())
+            .collect::<io::Result<Vec<Poller>>>()
+            .map_err(ServerError::Poll)?;
         let shared = Shared {
             root,
             config,
             log,
             server_name: format!("weblab/{}", env!("CARGO_PKG_VERSION")),
-            poller,
+            pollers,
             stats: Stats::default(),
+            stopping: AtomicBool::new(false),
             tracker: Mutex::new(Tracker::default()),
             tracker_changed: Condvar::new(),
-            returned: Mutex::new(Vec::new()),
+            spare: Mutex::new(accept::open_spare()),
         };
         Ok(Server {
             listener,
@@ -377,169 +335,29 @@ impl Server {
     /// Serves connections until a [`ServerHandle::shutdown`], then stops cleanly.
     pub fn run(self) -> io::Result<()> {
         let Server { listener, shared } = self;
-        listener.set_nonblocking(true)?;
-        // SAFETY: the listener is removed from the poller below, before it is dropped.
-        unsafe {
-            shared
-                .poller
-                .add(&listener, Event::readable(LISTENER_KEY))?
-        };
-
-        let stopper = {
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name("weblab-stopper".into())
-                .spawn(move || close_on_stop(&shared))?
-        };
-        let result = match shared.config.mode {
-            Mode::Single => run_single(&listener, &shared),
-            Mode::Threaded => run_threaded(&listener, &shared),
-            Mode::Pool => reactor::run(&listener, &shared),
-        };
-        let _ = shared.poller.delete(&listener);
-        drop(listener);
-
-        shared.tracker().finished = true;
-        shared.tracker_changed.notify_all();
-        let _ = stopper.join();
-        result
-    }
-}
-
-/// Waits for a stop; then closes idle connections at once and, after `timeout`, the ones
-/// still responding.
-fn close_on_stop(shared: &Shared) {
-    let tracker = shared
-        .tracker_changed
-        .wait_while(shared.tracker(), |t| !t.stopping && !t.finished)
-        .unwrap_or_else(PoisonError::into_inner);
-    for (stream, responding) in tracker.open.values() {
-        if !responding {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    }
-    let (tracker, _) = shared
-        .tracker_changed
-        .wait_timeout_while(tracker, shared.config.timeout, |t| {
-            !t.open.values().all(|(_, responding)| !responding) && !t.finished
-        })
-        .unwrap_or_else(PoisonError::into_inner);
-    for (stream, _) in tracker.open.values() {
-        let _ = stream.shutdown(Shutdown::Both);
-    }
-}
-
-/// Waits until the listener is readable or a stop is asked for; then returns every
-/// connection that can be accepted without blocking. `None` means stop.
-fn accept_ready(
-    listener: &TcpListener,
-    shared: &Shared,
-    events: &mut Events,
-    timeout: Option<Duration>,
-) -> io::Result<Option<Vec<(TcpStream, SocketAddr)>>> {
-    events.clear();
-    // A wait interrupted by a signal is retried inside `polling` (tests/signals.rs).
-    shared.poller.wait(events, timeout)?;
-    if shared.is_stopping() {
-        return Ok(None);
-    }
-    let mut accepted = Vec::new();
-    if events.iter().any(|e| e.key == LISTENER_KEY) {
-        // Until WouldBlock: no one else is waiting. Any other error (out of file
-        // descriptors, a connection reset before accept) also ends this round: the ones
-        // accepted so far are served, and the rest wait for the next. (std retries an
-        // accept that a signal interrupts.)
-        while let Ok(pair) = listener.accept() {
-            accepted.push(pair);
-        }
-        shared
-            .poller
-            .modify(listener, Event::readable(LISTENER_KEY))?;
-    }
-    Ok(Some(accepted))
-}
-
-/// Reads requests with blocking calls and serves them until the connection closes: the
-/// whole life of a connection in `single` and `threaded` modes.
-fn serve_blocking(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
-    // On macOS, BSD and Windows an accepted socket inherits the listener's non-blocking
-    // flag; on Linux it does not. Set it explicitly so every platform behaves alike.
-    let _ = stream.set_nonblocking(false);
-    let ticket = Ticket::new(shared, &stream);
-    let mut connection = Connection::new(stream, peer, shared.config.timeout, ticket);
-    loop {
-        let head = connection.read_head_blocking();
-        match serve_one(&mut connection, head, shared) {
-            Outcome::KeepAlive => connection.next_request(shared.config.keep_alive_timeout),
-            Outcome::Close { clean } => return close(connection, clean),
-        }
-    }
-}
-
-fn run_single(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()> {
-    let mut events = Events::new();
-    while let Some(accepted) = accept_ready(listener, shared, &mut events, None)? {
-        for (stream, peer) in accepted {
-            // A panic while serving one client must not stop the server.
-            let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                serve_blocking(stream, peer, shared)
-            }));
-            drop(served);
-        }
-    }
-    Ok(())
-}
-
-fn run_threaded(listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<()> {
-    let mut events = Events::new();
-    let mut threads: Vec<JoinHandle<()>> = Vec::new();
-    while let Some(accepted) = accept_ready(listener, shared, &mut events, None)? {
-        // Handles of finished threads are dropped; their threads are already gone.
-        threads.retain(|t| !t.is_finished());
-        for (stream, peer) in accepted {
-            if at_capacity(shared) {
-                refuse(stream, peer, shared);
-                continue;
+        match shared.config.mode {
+            Mode::Single | Mode::Threaded => {
+                // A stop must wake threads blocked on clients: the stopping thread's job.
+                let stopper = {
+                    let shared = Arc::clone(&shared);
+                    thread::Builder::new()
+                        .name("weblab-stopper".into())
+                        .spawn(move || close_on_stop(&shared))?
+                };
+                let listener = Arc::new(listener);
+                let result = match shared.config.mode {
+                    Mode::Single => single::run(&listener, &shared),
+                    _ => threaded::run(&listener, &shared),
+                };
+                drop(listener);
+                shared.tracker().finished = true;
+                shared.tracker_changed.notify_all();
+                let _ = stopper.join();
+                result
             }
-            let shared_for_thread = Arc::clone(shared);
-            let spawned = thread::Builder::new()
-                .name("weblab-connection".into())
-                .spawn(move || serve_blocking(stream, peer, &shared_for_thread));
-            if let Ok(handle) = spawned {
-                shared.stats.threads_started.fetch_add(1, Ordering::SeqCst);
-                threads.push(handle);
-            }
+            Mode::Pool => event_loop::run(listener, &shared),
         }
     }
-    for handle in threads {
-        let _ = handle.join();
-    }
-    Ok(())
-}
-
-fn at_capacity(shared: &Shared) -> bool {
-    shared.stats.open_connections.load(Ordering::SeqCst) >= shared.config.max_connections
-}
-
-/// Answers 503 on the accepting thread, without a new thread or a worker, and closes.
-fn refuse(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
-    shared.stats.refused.fetch_add(1, Ordering::SeqCst);
-    let mut reply = Reply::error(StatusCode::ServiceUnavailable);
-    reply.head = reply.head.header("Retry-After", "1");
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-    let bytes_sent = send(&mut stream, reply, &shared.server_name, false).unwrap_or_else(|n| n);
-    // Read what the client already sent, without waiting, so closing does not reset.
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_nonblocking(true);
-    let _ = io::copy(&mut (&stream).take(64 * 1024), &mut io::sink());
-    shared.log.record(&LogEntry {
-        peer,
-        time: SystemTime::now(),
-        request_line: None,
-        status: Some(StatusCode::ServiceUnavailable.code()),
-        bytes_sent,
-    });
 }
 
 #[cfg(test)]
@@ -561,9 +379,9 @@ mod tests {
     }
 
     #[test]
-    fn the_default_pool_has_four_workers_per_core() {
+    fn the_default_pool_has_one_event_loop_per_core() {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(default_threads(), cores * 4);
+        assert_eq!(default_threads(), cores);
     }
 
     #[test]

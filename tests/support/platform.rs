@@ -39,3 +39,20 @@ pub fn reset(stream: std::net::TcpStream) -> bool {
         false
     }
 }
+
+/// The CPU time (user and system) a process has used so far, where Linux's /proc tells.
+/// Elsewhere `None`, and CPU checks say they were skipped.
+pub fn cpu_time(pid: u32) -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, field 2, is in parentheses and may hold spaces: count from after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15, in clock ticks (fields[11] and [12] here).
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    #[cfg(unix)]
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    #[cfg(not(unix))]
+    let per_second = 100;
+    let per_second = u64::try_from(per_second).ok().filter(|&n| n > 0)?;
+    Some(std::time::Duration::from_millis(ticks * 1000 / per_second))
+}

@@ -1,0 +1,187 @@
+//! Accepting connections, and turning away the ones the server cannot take (assignment
+//! task 1, step 3, and what a real server adds to it).
+//!
+//! Two limits can be reached. The server's own, `max_connections`: past it a connection is
+//! answered 503 at once and closed, without a thread or a place in an event loop. And the
+//! operating system's: every socket is a file descriptor, and a process may hold only so
+//! many (often 1024). Then `accept` fails with EMFILE while the listener stays readable,
+//! and a loop that simply tries again spins at full speed while serving no one. Two habits
+//! of mature servers avoid that:
+//!
+//! - **A spare descriptor** (libev's and libuv's trick): the server keeps one descriptor
+//!   open for nothing. When `accept` fails for lack of descriptors it closes the spare,
+//!   accepts the waiting connections one at a time, answers each 503 and closes it, then
+//!   takes the spare back. Clients learn at once that the server is full.
+//! - **A pause** (nginx's): the listener is left out of the poller for a moment, so no
+//!   event calls for accepting until descriptors may have been freed.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use polling::Event;
+
+use super::handler::Reply;
+use super::Shared;
+use crate::http::format_http_date;
+use crate::http::StatusCode;
+use crate::log::LogEntry;
+
+/// The poller key of the listening socket; connections get keys from 1 up.
+pub(crate) const LISTENER_KEY: usize = 0;
+/// The most connections accepted in one turn, so that one loop does not take them all.
+const ACCEPT_BATCH: usize = 16;
+/// The most waiting connections answered 503 with the spare descriptor in one turn.
+const SHED_BATCH: usize = 256;
+/// How long accepting stops after the process ran out of descriptors.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// A listener registered with one poller, accepting in turns.
+pub(crate) struct Acceptor {
+    listener: Arc<TcpListener>,
+    shared: Arc<Shared>,
+    /// Which of the server's pollers watches the listener for this acceptor.
+    poller: usize,
+    /// Out of descriptors: accept nothing before this moment.
+    paused_until: Option<Instant>,
+}
+
+impl Acceptor {
+    /// Registers `listener` with poller number `poller` (one readiness event at a time).
+    pub(crate) fn new(
+        listener: &Arc<TcpListener>,
+        shared: &Arc<Shared>,
+        poller: usize,
+    ) -> io::Result<Acceptor> {
+        listener.set_nonblocking(true)?;
+        // SAFETY: `Drop` removes the listener from the poller, and the acceptor holds the
+        // listener open until then.
+        unsafe { shared.pollers[poller].add(&**listener, Event::readable(LISTENER_KEY))? };
+        Ok(Acceptor {
+            listener: Arc::clone(listener),
+            shared: Arc::clone(shared),
+            poller,
+            paused_until: None,
+        })
+    }
+
+    /// After the listener's readiness event: up to [`ACCEPT_BATCH`] new connections.
+    /// Watches the listener again unless the process is out of descriptors, in which case
+    /// it answers what it can with 503 and pauses.
+    pub(crate) fn accept(&mut self) -> Vec<(TcpStream, SocketAddr)> {
+        let mut accepted = Vec::new();
+        while accepted.len() < ACCEPT_BATCH {
+            match self.listener.accept() {
+                Ok(pair) => accepted.push(pair),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if is_out_of_descriptors(&e) => {
+                    shed_with_spare(&self.listener, &self.shared);
+                    self.paused_until = Some(Instant::now() + ACCEPT_PAUSE);
+                    return accepted;
+                }
+                // A connection reset before it was accepted, say: try the next one.
+                // (std retries an accept that a signal interrupts.)
+                Err(_) => {}
+            }
+        }
+        self.watch();
+        accepted
+    }
+
+    /// Ends a pause that is over. Returns how long is left of it, if it is not over.
+    pub(crate) fn resume_if_due(&mut self, now: Instant) -> Option<Duration> {
+        let until = self.paused_until?;
+        if now < until {
+            return Some(until - now);
+        }
+        self.paused_until = None;
+        self.watch();
+        None
+    }
+
+    fn watch(&self) {
+        let poller = &self.shared.pollers[self.poller];
+        let _ = poller.modify(&*self.listener, Event::readable(LISTENER_KEY));
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        let _ = self.shared.pollers[self.poller].delete(&*self.listener);
+    }
+}
+
+/// Whether `accept` failed because the process or the system has no descriptor (or no
+/// buffer memory) left for a new socket.
+fn is_out_of_descriptors(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    let codes = [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM];
+    // WSAEMFILE and WSAENOBUFS.
+    #[cfg(windows)]
+    let codes = [10024, 10055];
+    #[cfg(not(any(unix, windows)))]
+    let codes: [i32; 0] = [];
+    error
+        .raw_os_error()
+        .is_some_and(|code| codes.contains(&code))
+}
+
+/// Opens the descriptor kept spare for [`shed_with_spare`].
+pub(crate) fn open_spare() -> Option<File> {
+    let null_device = if cfg!(windows) { "NUL" } else { "/dev/null" };
+    File::open(null_device).ok()
+}
+
+/// Out of descriptors: frees the spare one, and with it answers waiting connections 503,
+/// one at a time, then takes it back.
+fn shed_with_spare(listener: &TcpListener, shared: &Shared) {
+    let mut spare = shared.spare.lock().unwrap_or_else(PoisonError::into_inner);
+    if spare.take().is_none() {
+        return; // another thread holds the freed descriptor, or it could not be reopened
+    }
+    for _ in 0..SHED_BATCH {
+        match listener.accept() {
+            Ok((stream, peer)) => refuse(stream, peer, shared),
+            Err(_) => break,
+        }
+    }
+    *spare = open_spare();
+}
+
+/// Whether the server already holds `max_connections` connections.
+pub(crate) fn at_capacity(shared: &Shared) -> bool {
+    shared.stats.open_connections.load(Ordering::SeqCst) >= shared.config.max_connections
+}
+
+/// Answers 503 at once and closes, without blocking: the response is small enough for an
+/// empty socket buffer, and whatever the client sent is read only if it is already there.
+pub(crate) fn refuse(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+    shared.stats.refused.fetch_add(1, Ordering::SeqCst);
+    let reply = Reply::error(StatusCode::ServiceUnavailable);
+    let mut head = reply.head.header("Retry-After", "1");
+    if let Some(date) = format_http_date(SystemTime::now()) {
+        head = head.header("Date", date);
+    }
+    let head = head
+        .header("Server", shared.server_name.as_str())
+        .header("Connection", "close");
+    let mut bytes = head.to_bytes();
+    if let super::handler::Body::Text(page) = reply.body {
+        bytes.extend_from_slice(page.as_bytes());
+    }
+    let _ = stream.set_nonblocking(true);
+    let bytes_sent = (&stream).write(&bytes).unwrap_or(0) as u64;
+    // Read what the client already sent, without waiting, so closing does not reset.
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = io::copy(&mut (&stream).take(64 * 1024), &mut io::sink());
+    shared.log.record(&LogEntry {
+        peer,
+        time: SystemTime::now(),
+        request_line: None,
+        status: Some(StatusCode::ServiceUnavailable.code()),
+        bytes_sent,
+    });
+}

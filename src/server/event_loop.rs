@@ -1,0 +1,322 @@
+//! Pool mode: a fixed pool of threads, each running an event loop that serves its own
+//! connections from accept to close. Why it is built this way is explained in the
+//! [server module docs](super).
+//!
+//! One turn of a loop: wait until the poller reports sockets that are ready (or the clock
+//! ticks); accept new connections if the listener is ready; for each ready connection,
+//! [`Connection::advance`] it as far as it goes without waiting; every tick, expire the
+//! connections whose deadline has passed. Sockets are non-blocking, so no call ever waits
+//! on a client; the only thing that can hold a loop up is the disk, when a file is opened
+//! or read.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use polling::{Event, Events, PollMode, Poller};
+
+use super::accept::{at_capacity, refuse, Acceptor, LISTENER_KEY};
+use super::connection::{Connection, Wait};
+use super::pool::ThreadPool;
+use super::shutdown::Ticket;
+use super::Shared;
+
+/// How often each loop looks for connections whose deadline has passed.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Runs one event loop on each thread of a [`ThreadPool`] until a stop, then joins them.
+pub(super) fn run(listener: TcpListener, shared: &Arc<Shared>) -> io::Result<()> {
+    let listener = Arc::new(listener);
+    let loops = shared.pollers.len();
+    let pool = ThreadPool::new(loops);
+    let failure: Arc<Mutex<Option<io::Error>>> = Arc::default();
+    let clock = Clock::start(shared)?;
+    for index in 0..loops {
+        let (listener, shared, failure) = (
+            Arc::clone(&listener),
+            Arc::clone(shared),
+            Arc::clone(&failure),
+        );
+        // Each job is a whole event loop: it ends only after a stop.
+        let started = pool.execute(move || {
+            if let Err(error) = EventLoop::run(index, listener, shared) {
+                *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+            }
+        });
+        if started.is_err() {
+            break; // cannot happen: the pool is not shutting down
+        }
+    }
+    // The loops hold the listener now: it closes once every one of them has let go.
+    drop(listener);
+    pool.shutdown();
+    clock.stop();
+    let failure = failure
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    failure.map_or(Ok(()), Err)
+}
+
+/// One event loop and the connections it owns.
+struct EventLoop {
+    shared: Arc<Shared>,
+    /// Which of the server's pollers is this loop's.
+    index: usize,
+    /// `None` once a stop has begun.
+    acceptor: Option<Acceptor>,
+    connections: HashMap<usize, Connection>,
+    /// The key the next connection gets: keys are never reused while the loop runs.
+    next_key: usize,
+    /// Edge-triggered polling (epoll, kqueue): a socket is registered once, for reading
+    /// and writing, and reports each change. Elsewhere (IOCP) each event is one-shot and
+    /// the socket is watched again for what it waits for next.
+    edge: bool,
+    /// Once a stop has begun: the moment responses still running are cut off.
+    stop_deadline: Option<Instant>,
+}
+
+impl EventLoop {
+    fn run(index: usize, listener: Arc<TcpListener>, shared: Arc<Shared>) -> io::Result<()> {
+        let acceptor = Acceptor::new(&listener, &shared, index)?;
+        drop(listener);
+        let edge = shared.pollers[index].supports_edge();
+        let mut event_loop = EventLoop {
+            shared,
+            index,
+            acceptor: Some(acceptor),
+            connections: HashMap::new(),
+            next_key: LISTENER_KEY + 1,
+            edge,
+            stop_deadline: None,
+        };
+        event_loop.serve()
+    }
+
+    fn poller(&self) -> &Poller {
+        &self.shared.pollers[self.index]
+    }
+
+    fn serve(&mut self) -> io::Result<()> {
+        let mut events = Events::new();
+        let mut next_sweep = Instant::now() + TICK;
+        loop {
+            events.clear();
+            // No timeout: the clock wakes every loop each TICK. (A timeout here would arm
+            // a kernel timer before every wait.) A signal is retried inside `polling`.
+            self.shared.pollers[self.index].wait(&mut events, None)?;
+            if self.shared.is_stopping() && self.stop_deadline.is_none() {
+                self.begin_stop();
+            }
+            for event in events.iter() {
+                if event.key == LISTENER_KEY {
+                    self.accept();
+                } else {
+                    self.on_ready(event.key);
+                }
+            }
+            let now = Instant::now();
+            if now >= next_sweep {
+                next_sweep = now + TICK;
+                self.sweep(now);
+            }
+            if let Some(deadline) = self.stop_deadline {
+                if self.connections.is_empty() || now >= deadline {
+                    let keys: Vec<usize> = self.connections.keys().copied().collect();
+                    for key in keys {
+                        self.remove(key);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        let Some(acceptor) = self.acceptor.as_mut() else {
+            return;
+        };
+        for (stream, peer) in acceptor.accept() {
+            if at_capacity(&self.shared) {
+                refuse(stream, peer, &self.shared);
+            } else {
+                self.admit(stream, peer);
+            }
+        }
+    }
+
+    /// Takes a new connection into this loop. Most clients send their request right after
+    /// connecting, so it is served at once, before the poller hears of it; a connection
+    /// that closes at once never meets the poller at all.
+    fn admit(&mut self, stream: TcpStream, peer: SocketAddr) {
+        // On Linux an accepted socket does not inherit the listener's non-blocking flag.
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let ticket = Ticket::counted(&self.shared);
+        let connection = Connection::new(Arc::new(stream), peer, ticket, &self.shared, false);
+        let key = self.next_key;
+        self.next_key += 1;
+        self.connections.insert(key, connection);
+        let Some(wait) = self.advance(key) else {
+            return;
+        };
+        if wait == Wait::Done {
+            self.connections.remove(&key);
+            return;
+        }
+        let Some(connection) = self.connections.get(&key) else {
+            return;
+        };
+        let (interest, mode) = match self.edge {
+            true => (Event::all(key), PollMode::Edge),
+            false => (interest(key, wait), PollMode::Oneshot),
+        };
+        // SAFETY: every registered connection is deleted from the poller before it is
+        // dropped, in `remove`.
+        let added = unsafe {
+            self.poller()
+                .add_with_mode(connection.stream(), interest, mode)
+        };
+        if added.is_err() {
+            self.connections.remove(&key);
+        }
+    }
+
+    /// A connection's socket is ready: move it along.
+    fn on_ready(&mut self, key: usize) {
+        if let Some(wait) = self.advance(key) {
+            self.then(key, wait);
+        }
+    }
+
+    /// Advances one connection. A panic while serving it (a bug, or the tests' panic hook)
+    /// closes that connection only: `None`, and it is gone.
+    fn advance(&mut self, key: usize) -> Option<Wait> {
+        let shared = &self.shared;
+        let connection = self.connections.get_mut(&key)?;
+        match panic::catch_unwind(AssertUnwindSafe(|| connection.advance(shared))) {
+            Ok(wait) => Some(wait),
+            Err(_) => {
+                self.remove(key);
+                None
+            }
+        }
+    }
+
+    /// Acts on what an advanced connection waits for next.
+    fn then(&mut self, key: usize, wait: Wait) {
+        match wait {
+            Wait::Done => self.remove(key),
+            Wait::Readable | Wait::Writable if !self.edge => {
+                if let Some(connection) = self.connections.get(&key) {
+                    let _ = self
+                        .poller()
+                        .modify(connection.stream(), interest(key, wait));
+                }
+            }
+            // Edge-triggered: still registered for both. A delay: only the sweep wakes it.
+            Wait::Readable | Wait::Writable | Wait::Deadline => {}
+        }
+    }
+
+    /// Expires every connection whose deadline has passed, and ends a pause in accepting.
+    fn sweep(&mut self, now: Instant) {
+        if let Some(acceptor) = self.acceptor.as_mut() {
+            acceptor.resume_if_due(now);
+        }
+        let expired: Vec<usize> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| c.deadline() <= now)
+            .map(|(&key, _)| key)
+            .collect();
+        for key in expired {
+            let shared = &self.shared;
+            if let Some(connection) = self.connections.get_mut(&key) {
+                let expired = panic::catch_unwind(AssertUnwindSafe(|| connection.expire(shared)));
+                if expired.is_err() {
+                    self.remove(key);
+                    continue;
+                }
+            }
+            self.on_ready(key);
+        }
+    }
+
+    /// A stop: stop accepting, close every connection that is not answering a request,
+    /// and give the others until `timeout` from now.
+    fn begin_stop(&mut self) {
+        self.stop_deadline = Some(Instant::now() + self.shared.config.timeout);
+        self.acceptor = None; // no longer watched; the listener closes once every loop lets go
+        let idle: Vec<usize> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| !c.is_responding())
+            .map(|(&key, _)| key)
+            .collect();
+        for key in idle {
+            if let Some(connection) = self.connections.get_mut(&key) {
+                connection.close();
+            }
+            self.remove(key);
+        }
+    }
+
+    /// Forgets a connection: out of the poller, then closed.
+    fn remove(&mut self, key: usize) {
+        if let Some(connection) = self.connections.remove(&key) {
+            let _ = self.poller().delete(connection.stream());
+        }
+    }
+}
+
+/// The one-shot interest for what a connection waits for.
+fn interest(key: usize, wait: Wait) -> Event {
+    match wait {
+        Wait::Writable => Event::writable(key),
+        Wait::Readable => Event::readable(key),
+        Wait::Deadline | Wait::Done => Event::none(key),
+    }
+}
+
+/// Wakes every event loop each [`TICK`] so that it can expire connections past their
+/// deadline. Waiting in the poller with no timeout, and being woken by this clock, is
+/// cheaper than arming a kernel timer before every wait, which would cost extra system
+/// calls per request under load. Deadlines are therefore kept to within a tick.
+struct Clock {
+    running: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Clock {
+    fn start(shared: &Arc<Shared>) -> io::Result<Clock> {
+        let running = Arc::new(AtomicBool::new(true));
+        let thread = {
+            let running = Arc::clone(&running);
+            let shared = Arc::clone(shared);
+            thread::Builder::new()
+                .name("weblab-clock".into())
+                .spawn(move || {
+                    while running.load(Ordering::SeqCst) {
+                        thread::park_timeout(TICK);
+                        for poller in &shared.pollers {
+                            let _ = poller.notify();
+                        }
+                    }
+                })?
+        };
+        Ok(Clock { running, thread })
+    }
+
+    fn stop(self) {
+        self.running.store(false, Ordering::SeqCst);
+        self.thread.thread().unpark();
+        let _ = self.thread.join();
+    }
+}
