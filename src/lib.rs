@@ -26,8 +26,22 @@
 //! | Where a body ends (RFC 9112, 6.3), for a request and for a response | [`http::framing`], [`http::BodyFraming`] |
 //! | HTTP dates, written and read | [`http::date`] |
 //! | Task 3: a thread per connection | [`Mode::Threaded`] in [`server`] |
-//! | Beyond: a bounded pool that slow clients cannot block | [`Mode::Pool`], [`server::pool::ThreadPool`] |
+//! | Beyond: a pool of event loops that no client can hold | [`Mode::Pool`], [`server::pool::ThreadPool`], `server::event_loop` (private) |
 //! | Grading a submission (the `grade` command) | [`grade`]: rubric, outcomes, reports |
+//!
+//! # Reading the server, in order
+//!
+//! Each step builds on the one before; the exercises follow the same path.
+//!
+//! 1. [`server::handler`]: a request in, a reply out, with no socket in sight.
+//! 2. `server::connection`: one connection's life as a few named phases (reading a head,
+//!    dropping a body, sending, lingering), moved along by one function; and serving it
+//!    with blocking calls.
+//! 3. `server::single`: the accept loop, one connection at a time ([`Mode::Single`]).
+//! 4. `server::threaded`: a thread per connection ([`Mode::Threaded`]).
+//! 5. [`server::pool`]: a fixed pool of threads, the Rust Book's, with its weak spots fixed.
+//! 6. `server::event_loop`: each thread of the pool runs an event loop, and a waiting client
+//!    costs no thread ([`Mode::Pool`]); the [`server`] module docs say why.
 //!
 //! The library never prints: the binaries pass an [`AccessLog`] and turn errors into one
 //! line on stderr and an exit code.
