@@ -8,47 +8,81 @@
 //!    name: `..` is refused outright (never "resolved"), and so are segments holding `\` or
 //!    `:`, which Windows reads as a separator, a drive or a data stream. Empty and `.`
 //!    segments are skipped.
-//! 2. **By location.** The joined path is canonicalised by the operating system, which
-//!    follows every symlink, and the result must still lie under the canonical root. A
-//!    symlink that points inside the root works; one that points outside is refused.
+//! 2. **By location, in the open itself.** The names are opened one below the other
+//!    starting from the root, in a way that cannot step out of it: a symlink that stays
+//!    inside the root works, one that leads outside is refused. Then what was opened is
+//!    asked what it is (`fstat` on the open handle): only a regular file is served, or a
+//!    folder for its `index.html` or its listing.
 //!
-//! Only regular files are served: a FIFO or a device under the root would block or leak.
+//! **Why the open must be the check.** The obvious way, find where the path really leads
+//! (`canonicalize`), check that it is inside, then open it, has a gap between the check and
+//! the open. Anyone who may write inside the root (an upload folder, a student's home on a
+//! shared server) can swap a name for a symlink to `/etc/passwd` in that gap: the check saw
+//! a file inside, the open follows the link out. Or they swap in a FIFO, and the open waits
+//! for a writer forever, holding a server thread. Nothing checked by name before the open
+//! can close that gap, because the name may mean something else a microsecond later. So
+//! the open is done first, in a way that refuses to leave the root and never waits
+//! (`O_NONBLOCK`), and every later question (is it a regular file? how long is it?) is
+//! asked of the open handle, which keeps meaning the same file whatever happens to names.
+//! nginx does the same (`ngx_open_cached_file`: open non-blocking, then `fstat`).
+//!
+//! How each system opens without leaving the root is in `files/beneath.rs`: `openat2` on
+//! Linux 5.6 and later, a walk of `openat` calls elsewhere on Unix (macOS included), and on
+//! Windows a check of the open handle's real path, which leaves one narrow window described
+//! there.
 
 use std::fmt;
-use std::fs::{self, Metadata};
+use std::fs::{self, File, Metadata};
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use crate::http::{encode_path, StatusCode};
+
+mod beneath;
 
 /// The file a directory request falls back to.
 pub const INDEX_FILE: &str = "index.html";
 
-/// The folder the server serves, canonicalised once at start-up.
+/// The folder the server serves, canonicalised and opened once at start-up.
 #[derive(Debug, Clone)]
 pub struct Root {
     canonical: PathBuf,
+    handle: Arc<beneath::RootHandle>,
 }
 
-/// What a request path resolves to.
+/// What a request path resolves to: always something already open, checked as opened.
 #[derive(Debug)]
 pub enum Resolved {
     /// A regular file inside the root: serve it.
     File {
-        /// The canonical path of the file.
+        /// The path the request named, under the root (its name gives the content type).
         path: PathBuf,
-        /// Its metadata (length, modification time).
+        /// The file, open for reading.
+        file: File,
+        /// Its metadata (length, modification time), read from the open file.
         metadata: Metadata,
     },
     /// A directory named with its trailing slash that has no `index.html`: list it, if
     /// listings are on, or answer 404.
     Directory {
-        /// The canonical path of the directory.
+        /// The path the request named, under the root.
         path: PathBuf,
+        /// The folder, open, to be listed.
+        listing: Listing,
     },
     /// A directory named without its trailing slash: redirect to this path, which always
     /// starts with exactly one `/`, so it can never point at another host.
     Redirect(String),
+}
+
+/// A folder opened inside the root, ready to list.
+#[derive(Debug)]
+pub struct Listing {
+    folder: File,
+    path: PathBuf,
+    segments: Vec<String>,
+    root: Root,
 }
 
 /// Why a request path is not served.
@@ -91,7 +125,8 @@ impl Root {
                 "not a directory",
             ));
         }
-        Ok(Root { canonical })
+        let handle = Arc::new(beneath::open_root(&canonical)?);
+        Ok(Root { canonical, handle })
     }
 
     /// The root's canonical path.
@@ -99,17 +134,16 @@ impl Root {
         &self.canonical
     }
 
-    /// Resolves a decoded request path (see [`crate::http::decode_target`]) inside the root.
+    /// Resolves a decoded request path (see [`crate::http::decode_target`]) inside the root
+    /// and opens what it names.
     ///
     /// `/` and any path ending in `/` mean that directory's `index.html`, or the directory
     /// itself if it has none.
     pub fn resolve(&self, request_path: &str) -> Result<Resolved, LookupError> {
         let segments = plain_segments(request_path)?;
         let wants_directory = request_path.ends_with('/');
-        let candidate = segments
-            .iter()
-            .fold(self.canonical.clone(), |path, segment| path.join(segment));
-        let (path, metadata) = self.inside_root(&candidate)?;
+        let (file, metadata) = self.open(&segments)?;
+        let path = self.path_of(&segments);
 
         if metadata.is_dir() {
             if !wants_directory {
@@ -118,34 +152,87 @@ impl Root {
                     encode_path(&location).replace("//", "/"),
                 ));
             }
-            return match self.inside_root(&path.join(INDEX_FILE)) {
-                Ok((index, metadata)) => regular_file(index, metadata),
-                Err(LookupError::NotFound) => Ok(Resolved::Directory { path }),
+            let index: Vec<&str> = segments.iter().copied().chain([INDEX_FILE]).collect();
+            return match self.open(&index) {
+                Ok((index_file, metadata)) => {
+                    regular_file(self.path_of(&index), index_file, metadata)
+                }
+                Err(LookupError::NotFound) => Ok(Resolved::Directory {
+                    listing: Listing {
+                        folder: file,
+                        path: path.clone(),
+                        segments: segments.iter().map(|s| s.to_string()).collect(),
+                        root: self.clone(),
+                    },
+                    path,
+                }),
                 Err(error) => Err(error),
             };
         }
         if wants_directory {
             return Err(LookupError::NotFound);
         }
-        regular_file(path, metadata)
+        regular_file(path, file, metadata)
     }
 
-    /// Canonicalises `candidate` and checks that it is still under the root.
-    fn inside_root(&self, candidate: &Path) -> Result<(PathBuf, Metadata), LookupError> {
-        let canonical = fs::canonicalize(candidate).map_err(io_to_lookup)?;
-        if !canonical.starts_with(&self.canonical) {
-            return Err(LookupError::Forbidden);
-        }
-        let metadata = fs::metadata(&canonical).map_err(io_to_lookup)?;
-        Ok((canonical, metadata))
+    /// Opens what `segments` name without leaving the root, then reads its metadata from
+    /// the open handle (`fstat`), never from the name.
+    fn open(&self, segments: &[&str]) -> Result<(File, Metadata), LookupError> {
+        let file = beneath::open_beneath(&self.handle, &self.canonical, segments)?;
+        let metadata = file.metadata().map_err(io_to_lookup)?;
+        Ok((file, metadata))
+    }
+
+    fn path_of(&self, segments: &[&str]) -> PathBuf {
+        segments
+            .iter()
+            .fold(self.canonical.clone(), |path, segment| path.join(segment))
     }
 }
 
-fn regular_file(path: PathBuf, metadata: Metadata) -> Result<Resolved, LookupError> {
-    match metadata.is_file() {
-        true => Ok(Resolved::File { path, metadata }),
-        false => Err(LookupError::Forbidden),
+impl Listing {
+    /// The folder's entries, sorted, each folder's name ending in `/`. They are read from
+    /// the open folder, and a symlink counts as a folder only if it leads to one inside the
+    /// root. Names that are not UTF-8 are left out.
+    pub fn names(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for (name, kind) in beneath::entries(&self.folder, &self.path)? {
+            let Ok(name) = name.into_string() else {
+                continue;
+            };
+            let is_dir = match kind {
+                beneath::EntryKind::Directory => true,
+                beneath::EntryKind::Symlink => {
+                    let mut segments: Vec<&str> =
+                        self.segments.iter().map(String::as_str).collect();
+                    segments.push(&name);
+                    self.root
+                        .open(&segments)
+                        .is_ok_and(|(_, metadata)| metadata.is_dir())
+                }
+                beneath::EntryKind::Other => false,
+            };
+            names.push(if is_dir { format!("{name}/") } else { name });
+        }
+        names.sort();
+        Ok(names)
     }
+}
+
+/// Serves only a regular file: a FIFO, a device or a socket under the root would block,
+/// never end, or leak.
+fn regular_file(path: PathBuf, file: File, metadata: Metadata) -> Result<Resolved, LookupError> {
+    if !metadata.is_file() {
+        return Err(LookupError::Forbidden);
+    }
+    // Opened non-blocking so that a FIFO could not hold the open; a regular file is read
+    // the ordinary way.
+    beneath::clear_nonblocking(&file).map_err(io_to_lookup)?;
+    Ok(Resolved::File {
+        path,
+        file,
+        metadata,
+    })
 }
 
 fn io_to_lookup(error: io::Error) -> LookupError {

@@ -6,7 +6,7 @@ use std::fs::{File, Metadata};
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
 
-use crate::files::{LookupError, Resolved, Root};
+use crate::files::{Listing, LookupError, Resolved, Root};
 use crate::http::{answer_range, content_type_for, decode_target, encode_path, error_page};
 use crate::http::{escape_html, Method, RangeAnswer, RequestHead, ResponseHead, StatusCode};
 use crate::http::{format_http_date, RequestError, Validators};
@@ -88,11 +88,15 @@ fn serve_path(request: &RequestHead, root: &Root, options: Options) -> Reply {
         return Reply::error(StatusCode::BadRequest);
     };
     match root.resolve(&path) {
-        Ok(Resolved::File { path, metadata }) => match File::open(&path) {
-            Ok(file) => serve_file(request, &path, file, &metadata),
-            Err(_) => Reply::error(StatusCode::NotFound),
-        },
-        Ok(Resolved::Directory { path: dir }) if options.list_dirs => list_directory(&dir, &path),
+        // Already open: what was checked is what is sent (see crate::files).
+        Ok(Resolved::File {
+            path,
+            file,
+            metadata,
+        }) => serve_file(request, &path, file, &metadata),
+        Ok(Resolved::Directory { listing, .. }) if options.list_dirs => {
+            list_directory(&listing, &path)
+        }
         Ok(Resolved::Directory { .. }) => Reply::error(StatusCode::NotFound),
         Ok(Resolved::Redirect(location)) => {
             let mut reply = Reply::error(StatusCode::MovedPermanently);
@@ -160,19 +164,10 @@ fn serve_file(request: &RequestHead, path: &Path, mut file: File, metadata: &Met
 
 /// An HTML page listing a directory. Every name is escaped twice over: URL-encoded in the
 /// link and HTML-escaped in the text, so a file called `<script>` is only ever text.
-fn list_directory(dir: &Path, request_path: &str) -> Reply {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+fn list_directory(listing: &Listing, request_path: &str) -> Reply {
+    let Ok(names) = listing.names() else {
         return Reply::error(StatusCode::NotFound);
     };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let is_dir = entry.path().is_dir();
-            Some(if is_dir { format!("{name}/") } else { name })
-        })
-        .collect();
-    names.sort();
 
     let title = escape_html(request_path);
     let mut page = format!(
