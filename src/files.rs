@@ -300,4 +300,50 @@ mod tests {
     fn empty_and_dot_segments_are_skipped() {
         assert_eq!(plain_segments("//a/./b/").unwrap(), vec!["a", "b"]);
     }
+
+    /// A folder holding a file, a folder, and symlinks to a folder inside the root and to
+    /// one outside it: only the first symlink is listed as a folder.
+    #[cfg(unix)]
+    #[test]
+    fn a_listing_marks_folders_and_only_symlinks_to_folders_inside() {
+        use std::os::unix::fs::symlink;
+        let outer = tempfile::tempdir().expect("a temporary folder");
+        let www = outer.path().join("www");
+        fs::create_dir_all(www.join("list/folder")).expect("folders");
+        fs::create_dir_all(outer.path().join("outside")).expect("a folder outside");
+        fs::write(www.join("list/file.txt"), "").expect("a file");
+        symlink("folder", www.join("list/inside-link")).expect("a symlink");
+        symlink("../../outside", www.join("list/outside-link")).expect("a symlink");
+        let root = Root::new(&www).expect("the root");
+        let Ok(Resolved::Directory { listing, .. }) = root.resolve("/list/") else {
+            panic!("/list/ is a folder without an index");
+        };
+        let names = listing.names().expect("the names");
+        assert_eq!(
+            names,
+            ["file.txt", "folder/", "inside-link/", "outside-link"]
+        );
+    }
+
+    /// What is resolved is open, and a regular file is left blocking, as reads expect.
+    #[cfg(unix)]
+    #[test]
+    fn a_resolved_file_is_open_and_blocking() {
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        fs::write(dir.path().join("a.txt"), "a").expect("a file");
+        let root = Root::new(dir.path()).expect("the root");
+        let Ok(Resolved::File {
+            mut file, metadata, ..
+        }) = root.resolve("/a.txt")
+        else {
+            panic!("/a.txt is a file");
+        };
+        // SAFETY: fcntl on a valid descriptor.
+        let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(flags & libc::O_NONBLOCK, 0, "O_NONBLOCK is cleared");
+        let mut contents = String::new();
+        io::Read::read_to_string(&mut file, &mut contents).expect("read");
+        assert_eq!((contents.as_str(), metadata.len()), ("a", 1));
+    }
 }
