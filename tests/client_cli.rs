@@ -292,3 +292,80 @@ fn fail_flag_exits_0_on_200() {
         .assert()
         .success();
 }
+
+/// On a terminal the body is shown, not delivered: the escape sequences a
+/// hostile server puts in it are escaped like the head's, and one line on
+/// stderr says so. (Unix only: a pseudo-terminal stands in for the user's.)
+#[cfg(unix)]
+#[test]
+fn a_body_printed_on_a_terminal_has_its_control_characters_escaped() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    let body = b"<p>hi</p>\n\x1b]0;pwned\x07\x1b[2J\n";
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+    let server = FakeServer::reply(&[head.as_bytes(), body].concat(), Then::Close);
+    let (terminal, user_side) = pseudo_terminal();
+    let child = Command::new(env!("CARGO_BIN_EXE_client"))
+        .args(["127.0.0.1", &server.port(), "/", "--max-time", "10"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(terminal))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the client starts");
+    // The Command, holding our copy of the terminal's end, is gone: once the
+    // client exits, reading the other end ends (EOF, or EIO on Linux).
+    let mut shown = Vec::new();
+    let mut user_side = std::fs::File::from(user_side);
+    let mut buf = [0; 4096];
+    loop {
+        match user_side.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => shown.extend_from_slice(&buf[..n]),
+            Err(err) if err.raw_os_error() == Some(libc::EIO) => break,
+            Err(err) => panic!("reading the terminal: {err}"),
+        }
+    }
+    let output = child.wait_with_output().expect("the client ends");
+    let shown = String::from_utf8_lossy(&shown);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success()
+            && !shown.contains('\x1b')
+            && shown.contains("<p>hi</p>")
+            && shown.contains("\\x1b]0;pwned\\x07\\x1b[2J")
+            && stderr
+                == "client: 3 control characters in the body are shown as \\xNN; \
+                    -o FILE saves the exact bytes\n",
+        "server sent: {head:?} + {body:?}\nexpected on the terminal: the body with \
+         ESC and BEL shown as \\x1b, \\x07\ngot: {:?}\nterminal: {shown:?}\nstderr: {stderr}",
+        output.status
+    );
+}
+
+/// A new pseudo-terminal: (the terminal a program writes to, the user's side).
+#[cfg(unix)]
+fn pseudo_terminal() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+
+    let (mut terminal, mut user_side) = (-1, -1);
+    // SAFETY: openpty writes two descriptors into the two ints; the null name,
+    // settings and size mean "none", "the defaults" and "the default".
+    let status = unsafe {
+        libc::openpty(
+            &mut user_side,
+            &mut terminal,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(status, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are fresh from openpty and owned by nothing else.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(terminal),
+            std::os::fd::OwnedFd::from_raw_fd(user_side),
+        )
+    }
+}

@@ -81,6 +81,9 @@ fn flag_to_blame(err: &ClientError) -> &'static str {
     match err {
         ClientError::TimedOut(Some(TimeLimit::Idle(_))) => " (--timeout)",
         ClientError::TimedOut(Some(TimeLimit::Total(_))) => " (--max-time)",
+        ClientError::Connect { source, .. } if source.kind() == io::ErrorKind::TimedOut => {
+            " (--timeout)"
+        }
         _ => "",
     }
 }

@@ -79,10 +79,16 @@ impl Deadline {
         }
     }
 
-    /// Connects to `addr`, waiting no longer than the next wait allows.
+    /// Connects to `addr`, waiting no longer than the next wait allows. Only running out
+    /// of the overall time is named as a [`TimeLimit`]: a connection that times out within
+    /// its own wait is the OS's "connection timed out", a failure of this one address,
+    /// and the next address may still answer.
     pub fn connect(&self, addr: &SocketAddr) -> io::Result<TcpStream> {
         let (wait, limit) = self.next_wait().map_err(expired)?;
-        TcpStream::connect_timeout(addr, wait).map_err(|err| name_the_limit(err, limit))
+        TcpStream::connect_timeout(addr, wait).map_err(|err| match limit {
+            TimeLimit::Total(_) => name_the_limit(err, limit),
+            TimeLimit::Idle(_) => err,
+        })
     }
 }
 
