@@ -41,6 +41,9 @@ pub fn read_response(stream: &mut TcpStream, to_head: bool) -> Vec<u8> {
             }
         }
         match stream.read(&mut chunk) {
+            // A signal (SIGCHLD, when a test's child exits) interrupts a read that has a
+            // timeout even under SA_RESTART (signal(7)): try again, it is not a close.
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Ok(0) | Err(_) => break,
             Ok(n) => raw.extend_from_slice(&chunk[..n]),
         }
@@ -80,6 +83,7 @@ impl ResponseReader {
                 }
             }
             match self.stream.read(&mut chunk) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue, // see read_response
                 Ok(0) | Err(_) => break,
                 Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
             }
@@ -116,6 +120,7 @@ pub fn start_download(addr: SocketAddr, path: &str) -> (TcpStream, Exchange) {
     while !head.ends_with(b"\r\n\r\n") {
         match stream.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {} // see read_response
             _ => Exchange::new(request, head).fail("a whole response head"),
         }
     }
@@ -130,6 +135,7 @@ pub fn count_to_close(mut stream: TcpStream) -> u64 {
         match stream.read(&mut chunk) {
             Ok(0) => return total,
             Ok(n) => total += n as u64,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {} // see read_response
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => panic!(
                 "\nexpected: the server to close the connection after the body\n\n\
                  after {total} bytes nothing more came, and the connection stayed open for \
@@ -147,6 +153,9 @@ pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     let mut chunk = [0; 64 * 1024];
     while started.elapsed() < PATIENCE {
         match stream.read(&mut chunk) {
+            // A signal (SIGCHLD, when a test's child exits) interrupts a read that has a
+            // timeout even under SA_RESTART (signal(7)): try again, it is not a close.
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Ok(0) | Err(_) => break,
             Ok(n) => raw.extend_from_slice(&chunk[..n]),
         }
