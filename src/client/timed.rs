@@ -204,6 +204,58 @@ mod tests {
         assert_eq!(limit, TimeLimit::Total(Duration::from_secs(2)));
     }
 
+    /// A connected pair on loopback: our end under `deadline`, and the peer's end,
+    /// which a test holds and never reads from or writes to.
+    fn stalled_pair(deadline: Deadline) -> (TimedStream, TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let ours = TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+        let (theirs, _) = listener.accept().expect("accept");
+        (TimedStream::new(ours, deadline), theirs)
+    }
+
+    #[test]
+    fn a_read_from_a_silent_peer_ends_at_the_per_wait_timeout() {
+        let per_wait = Duration::from_millis(200);
+        let (mut ours, _theirs) = stalled_pair(Deadline::start(per_wait, Duration::from_secs(60)));
+        let err = ours.read(&mut [0; 16]).expect_err("nothing is sent");
+        assert_eq!(limit_hit(&err), Some(TimeLimit::Idle(per_wait)), "{err:?}");
+    }
+
+    #[test]
+    fn writing_to_a_peer_that_never_reads_ends_at_the_overall_limit() {
+        // The socket buffers fill, then a write waits for room that never comes.
+        let total = Duration::from_millis(300);
+        let (mut ours, _theirs) = stalled_pair(Deadline::start(Duration::from_secs(60), total));
+        let started = Instant::now();
+        let chunk = vec![0; 1 << 20];
+        let err = (0..1024)
+            .find_map(|_| ours.write_all(&chunk).err())
+            .expect("1 GiB cannot fit in the socket buffers");
+        assert_eq!(limit_hit(&err), Some(TimeLimit::Total(total)), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn no_connection_is_tried_once_the_overall_time_is_used_up() {
+        let deadline = Deadline {
+            per_wait: Duration::from_secs(3),
+            total: Duration::from_secs(1),
+            ends: Instant::now(),
+        };
+        // Port 9 (discard) on loopback: never reached, since no attempt is made.
+        let err = deadline
+            .connect(&"127.0.0.1:9".parse().expect("an address"))
+            .expect_err("out of time");
+        assert_eq!(
+            limit_hit(&err),
+            Some(TimeLimit::Total(Duration::from_secs(1)))
+        );
+    }
+
     #[test]
     fn no_wait_at_all_once_the_overall_time_is_used_up() {
         let deadline = Deadline {
