@@ -116,6 +116,8 @@ pub(crate) struct Connection {
     /// A blocking socket (single and threaded modes): each read waits at most until the
     /// deadline.
     blocking: bool,
+    /// Whether Nagle's algorithm is off (TCP_NODELAY).
+    nodelay: bool,
 }
 
 impl Connection {
@@ -127,8 +129,6 @@ impl Connection {
         shared: &Shared,
         blocking: bool,
     ) -> Connection {
-        // Small responses go out at once, not after the client's delayed ACK.
-        let _ = stream.set_nodelay(true);
         if blocking {
             // A blocking write that makes no progress for this long gives up: the
             // blocking modes' form of a deadline between successful writes.
@@ -143,6 +143,7 @@ impl Connection {
             deadline: Instant::now() + shared.config.timeout,
             requests_served: 0,
             blocking,
+            nodelay: false,
         }
     }
 
@@ -433,6 +434,13 @@ impl Connection {
             // The client is gone, or stopped reading: nothing more to say to it.
             self.phase = Phase::Closed;
         } else if response.keep_alive && !shared.is_stopping() {
+            if !self.nodelay {
+                // Nagle's algorithm holds a small write back while an earlier one is not
+                // yet acknowledged: harmless for a connection's first response, but on a
+                // kept-alive connection the next response would wait for the client's
+                // delayed ACK. So it is turned off here, once, as nginx does.
+                self.nodelay = self.stream.set_nodelay(true).is_ok();
+            }
             self.requests_served += 1;
             self.deadline = Instant::now() + shared.config.keep_alive_timeout;
             self.phase = Phase::ReadingHead;

@@ -83,7 +83,7 @@ struct EventLoop {
 
 impl EventLoop {
     fn run(index: usize, listener: Arc<TcpListener>, shared: Arc<Shared>) -> io::Result<()> {
-        let acceptor = Acceptor::new(&listener, &shared, index)?;
+        let acceptor = Acceptor::new(&listener, &shared, index, true)?;
         drop(listener);
         let edge = shared.pollers[index].supports_edge();
         let mut event_loop = EventLoop {
@@ -154,10 +154,6 @@ impl EventLoop {
     /// connecting, so it is served at once, before the poller hears of it; a connection
     /// that closes at once never meets the poller at all.
     fn admit(&mut self, stream: TcpStream, peer: SocketAddr) {
-        // On Linux an accepted socket does not inherit the listener's non-blocking flag.
-        if stream.set_nonblocking(true).is_err() {
-            return;
-        }
         let ticket = Ticket::counted(&self.shared);
         let connection = Connection::new(Arc::new(stream), peer, ticket, &self.shared, false);
         let key = self.next_key;

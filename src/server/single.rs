@@ -15,7 +15,7 @@ use super::Shared;
 /// Accepts and serves one connection at a time until a stop.
 pub(crate) fn run(listener: &Arc<TcpListener>, shared: &Arc<Shared>) -> io::Result<()> {
     let poller = &shared.pollers[0];
-    let mut acceptor = Acceptor::new(listener, shared, 0)?;
+    let mut acceptor = Acceptor::new(listener, shared, 0, false)?;
     let mut events = Events::new();
     loop {
         events.clear();

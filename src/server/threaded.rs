@@ -18,7 +18,7 @@ use super::Shared;
 /// Accepts connections and starts a thread for each until a stop, then joins them.
 pub(crate) fn run(listener: &Arc<TcpListener>, shared: &Arc<Shared>) -> io::Result<()> {
     let poller = &shared.pollers[0];
-    let mut acceptor = Acceptor::new(listener, shared, 0)?;
+    let mut acceptor = Acceptor::new(listener, shared, 0, false)?;
     let mut events = Events::new();
     let mut threads: Vec<JoinHandle<()>> = Vec::new();
     loop {
