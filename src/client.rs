@@ -1,10 +1,10 @@
 //! The web client (task 2): send one HTTP/1.1 request, read one response.
 //!
 //! ```no_run
-//! use weblab::client::{fetch, Request};
+//! use weblab::client::{fetch, ClientRequest};
 //!
 //! let mut body = Vec::new();
-//! let head = fetch(&Request::get("localhost", 8080, "/index.html"), &mut body)?;
+//! let head = fetch(&ClientRequest::get("localhost", 8080, "/index.html"), &mut body)?;
 //! println!("{} {}: {} bytes", head.status, head.reason, body.len());
 //! # Ok::<(), weblab::client::ClientError>(())
 //! ```
@@ -13,16 +13,22 @@
 //!
 //! | step                                     | item                                        |
 //! |------------------------------------------|---------------------------------------------|
-//! | build the request bytes                  | [`Request::to_bytes`]                       |
+//! | build the request bytes                  | [`ClientRequest::to_bytes`]                 |
 //! | resolve the host, connect with a timeout | [`connect`]                                 |
 //! | bound each wait, and the whole exchange  | [`Deadline`], [`TimedStream`]               |
 //! | read the status line and headers         | [`parse_response_head`], [`Response::read_from`] |
-//! | decide where the body ends               | [`body_length`]                             |
+//! | decide where the body ends               | [`body_framing`]                            |
 //! | stream the body, undoing chunking        | [`copy_body`], [`copy_chunked`]             |
 //! | all of the above                         | [`send`] + [`Response::copy_body_to`], or [`fetch`] |
 //!
 //! [`Response::read_from`] works on any [`BufRead`], so tests can feed it
 //! canned bytes without a socket.
+//!
+//! The client speaks the same HTTP as the server, from the same pieces: the grammar of
+//! lines and header fields, the head size limit and the parse result shape are in
+//! [`crate::http::syntax`], where a body ends is decided in [`crate::http::framing`]
+//! ([`BodyFraming`]), and [`Method`] is [`crate::http::Method`]. Only the status line,
+//! the chunked decoder and the connection are the client's own.
 
 mod body;
 mod error;
@@ -33,14 +39,19 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::ToSocketAddrs;
 use std::time::Duration;
 
-pub use body::{body_length, copy_body, copy_chunked, BodyLength};
+pub use body::{body_framing, copy_body, copy_chunked};
 pub use error::ClientError;
-pub use head::{parse_response_head, ResponseHead};
+pub use head::{parse_response_head, ClientResponseHead};
 pub use timed::{Deadline, TimeLimit, TimedStream};
 
-/// The largest response head (status line plus headers) the client accepts,
-/// so that a misbehaving server cannot make it use unbounded memory.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+use crate::http::BodyFraming;
+/// The request method, the server's and the client's alike (RFC 9110 section 9).
+pub use crate::http::Method;
+
+/// The largest response head (status line plus headers) the client accepts, so that a
+/// misbehaving server cannot make it use unbounded memory: the limit the server puts on a
+/// request head, [`crate::http::MAX_HEAD`].
+pub const MAX_HEAD_BYTES: usize = crate::http::MAX_HEAD;
 
 /// How long to wait for a connection, or for any single read or write, by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,37 +63,18 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// 10 Mbit/s, about 370 MB), far longer than any page of a course server takes, and short
 /// enough that a server dripping its answer a byte at a time, or sending a body without
 /// end, holds a script or a grader for minutes, not hours. A longer download asks for
-/// more with [`Request::max_time`] (`--max-time` on the command line).
+/// more with [`ClientRequest::max_time`] (`--max-time` on the command line).
 pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(300);
 
 /// The `User-Agent` the client sends: who is asking (RFC 9110 section 10.1.5).
 pub const USER_AGENT: &str = concat!("weblab-client/", env!("CARGO_PKG_VERSION"));
 
-/// The request methods this client can send (RFC 9110 section 9.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// Fetch the resource: head and body.
-    Get,
-    /// Like GET, but the server sends only the head.
-    Head,
-}
-
-impl Method {
-    /// The method as it appears on the request line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-        }
-    }
-}
-
 /// What to fetch and from where.
 ///
 /// Fields are public so a test can adjust one thing:
-/// `Request { method: Method::Head, ..Request::get("localhost", 8080, "/") }`.
+/// `ClientRequest { method: Method::Head, ..ClientRequest::get("localhost", 8080, "/") }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub struct ClientRequest {
     /// A name (`localhost`), an IPv4 address (`127.0.0.1`) or an IPv6
     /// address (`::1`, brackets optional).
     pub host: String,
@@ -90,7 +82,9 @@ pub struct Request {
     pub port: u16,
     /// The path to ask for; a missing leading `/` is added.
     pub path: String,
-    /// GET or HEAD.
+    /// GET or HEAD, the methods a file server answers. Another method is sent as
+    /// written, so it must be a token (RFC 9110 section 9.1); this is checked in debug
+    /// builds.
     pub method: Method,
     /// The longest wait for the connection and for each read or write. Must not be zero.
     pub timeout: Duration,
@@ -99,10 +93,10 @@ pub struct Request {
     pub max_time: Duration,
 }
 
-impl Request {
+impl ClientRequest {
     /// A GET request with the [`DEFAULT_TIMEOUT`] and the [`DEFAULT_MAX_TIME`].
-    pub fn get(host: impl Into<String>, port: u16, path: impl Into<String>) -> Request {
-        Request {
+    pub fn get(host: impl Into<String>, port: u16, path: impl Into<String>) -> ClientRequest {
+        ClientRequest {
             host: host.into(),
             port,
             path: path.into(),
@@ -152,9 +146,10 @@ impl Request {
     /// close the connection after its response (RFC 9112 section 9.6); the
     /// client does not rely on it, since a server may ignore it.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let method = self.method.as_str();
+        debug_assert!(!method.is_empty() && method.bytes().all(crate::http::syntax::is_tchar));
         format!(
-            "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {USER_AGENT}\r\nConnection: close\r\n\r\n",
-            self.method.as_str(),
+            "{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {USER_AGENT}\r\nConnection: close\r\n\r\n",
             self.target(),
             self.host_header(),
         )
@@ -174,10 +169,10 @@ impl Request {
 #[derive(Debug)]
 pub struct Response<R> {
     /// The status line and headers of the final response: not an interim 1xx (a
-    /// `101 Switching Protocols` is final, see [`ResponseHead::is_interim`]).
-    pub head: ResponseHead,
-    /// Where the body ends, decided from `head` by [`body_length`].
-    pub body_length: BodyLength,
+    /// `101 Switching Protocols` is final, see [`ClientResponseHead::is_interim`]).
+    pub head: ClientResponseHead,
+    /// Where the body ends, decided from `head` by [`body_framing`].
+    pub body_framing: BodyFraming,
     reader: R,
 }
 
@@ -192,10 +187,10 @@ impl<R: BufRead> Response<R> {
             let head = head::read_head(&mut reader, budget)?;
             budget = budget.saturating_sub(head.raw.len());
             if !head.is_interim() {
-                let body_length = body_length(method, &head)?;
+                let body_framing = body_framing(&method, &head)?;
                 return Ok(Response {
                     head,
-                    body_length,
+                    body_framing,
                     reader,
                 });
             }
@@ -205,8 +200,8 @@ impl<R: BufRead> Response<R> {
     /// Streams the body to `out` (see [`copy_body`]) and returns its size.
     /// The body can be read once; later calls copy nothing.
     pub fn copy_body_to(&mut self, out: &mut impl Write) -> Result<u64, ClientError> {
-        let length = std::mem::replace(&mut self.body_length, BodyLength::Empty);
-        copy_body(&mut self.reader, length, out)
+        let framing = std::mem::replace(&mut self.body_framing, BodyFraming::None);
+        copy_body(&mut self.reader, framing, out)
     }
 }
 
@@ -217,7 +212,7 @@ impl<R: BufRead> Response<R> {
 /// on the returned stream, waits at most `req.timeout`, and all of them together take at
 /// most `req.max_time`. (Resolving the name is the system resolver's job and cannot be
 /// interrupted, but the time it takes counts.)
-pub fn connect(req: &Request) -> Result<TimedStream, ClientError> {
+pub fn connect(req: &ClientRequest) -> Result<TimedStream, ClientError> {
     let deadline = Deadline::start(req.timeout, req.max_time);
     let host = req.bare_host();
     let resolve_error = |source| ClientError::Resolve {
@@ -248,16 +243,19 @@ pub fn connect(req: &Request) -> Result<TimedStream, ClientError> {
 /// Connects, sends the request and reads the response head. The body is
 /// left in the returned [`Response`] for the caller to stream wherever it
 /// wants, after looking at the head.
-pub fn send(req: &Request) -> Result<Response<BufReader<TimedStream>>, ClientError> {
+pub fn send(req: &ClientRequest) -> Result<Response<BufReader<TimedStream>>, ClientError> {
     let mut stream = connect(req)?;
     stream.write_all(&req.to_bytes())?;
-    Response::read_from(BufReader::new(stream), req.method)
+    Response::read_from(BufReader::new(stream), req.method.clone())
 }
 
 /// Fetches a page in one call: sends the request, writes the body to `body`
 /// and returns the head. Any status counts as success, 404 included; only
 /// a failed exchange is an error.
-pub fn fetch(req: &Request, body: &mut impl Write) -> Result<ResponseHead, ClientError> {
+pub fn fetch(
+    req: &ClientRequest,
+    body: &mut impl Write,
+) -> Result<ClientResponseHead, ClientError> {
     let mut response = send(req)?;
     response.copy_body_to(body)?;
     Ok(response.head)
@@ -269,7 +267,7 @@ mod tests {
 
     #[test]
     fn request_has_host_user_agent_and_connection_close() {
-        let request = Request::get("localhost", 8080, "/index.html");
+        let request = ClientRequest::get("localhost", 8080, "/index.html");
         let expected = format!(
             "GET /index.html HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: {USER_AGENT}\r\nConnection: close\r\n\r\n"
         );
@@ -278,44 +276,53 @@ mod tests {
 
     #[test]
     fn head_request_uses_the_head_method() {
-        let request = Request {
+        let request = ClientRequest {
             method: Method::Head,
-            ..Request::get("localhost", 8080, "/")
+            ..ClientRequest::get("localhost", 8080, "/")
         };
         assert!(request.to_bytes().starts_with(b"HEAD / HTTP/1.1\r\n"));
     }
 
     #[test]
     fn path_without_leading_slash_gets_one() {
-        assert_eq!(Request::get("h", 1, "index.html").target(), "/index.html");
-        assert_eq!(Request::get("h", 1, "").target(), "/");
+        assert_eq!(
+            ClientRequest::get("h", 1, "index.html").target(),
+            "/index.html"
+        );
+        assert_eq!(ClientRequest::get("h", 1, "").target(), "/");
     }
 
     #[test]
     fn unsafe_path_bytes_are_percent_encoded() {
         assert_eq!(
-            Request::get("h", 1, "/a b\r\nc/é").target(),
+            ClientRequest::get("h", 1, "/a b\r\nc/é").target(),
             "/a%20b%0D%0Ac/%C3%A9"
         );
-        assert_eq!(Request::get("h", 1, "/a%20b?q=1").target(), "/a%20b?q=1");
+        assert_eq!(
+            ClientRequest::get("h", 1, "/a%20b?q=1").target(),
+            "/a%20b?q=1"
+        );
     }
 
     #[test]
     fn host_header_leaves_out_port_80() {
         assert_eq!(
-            Request::get("example.com", 80, "/").host_header(),
+            ClientRequest::get("example.com", 80, "/").host_header(),
             "example.com"
         );
         assert_eq!(
-            Request::get("example.com", 8080, "/").host_header(),
+            ClientRequest::get("example.com", 8080, "/").host_header(),
             "example.com:8080"
         );
     }
 
     #[test]
     fn host_header_brackets_ipv6_addresses() {
-        assert_eq!(Request::get("::1", 8080, "/").host_header(), "[::1]:8080");
-        assert_eq!(Request::get("[::1]", 80, "/").host_header(), "[::1]");
+        assert_eq!(
+            ClientRequest::get("::1", 8080, "/").host_header(),
+            "[::1]:8080"
+        );
+        assert_eq!(ClientRequest::get("[::1]", 80, "/").host_header(), "[::1]");
     }
 
     #[test]

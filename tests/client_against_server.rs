@@ -6,7 +6,7 @@ mod support;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use support::{Site, TestServer};
-use weblab::client::{fetch, Method, Request};
+use weblab::client::{fetch, ClientRequest, Method};
 use weblab::Mode;
 
 every_mode!(
@@ -97,7 +97,7 @@ fn the_library_client_fetches_from_the_server(mode: Mode) {
     let server = TestServer::start(site.path(), mode);
     let addr = server.addr();
     let mut body = Vec::new();
-    let request = Request::get(addr.ip().to_string(), addr.port(), "/HelloWorld.html");
+    let request = ClientRequest::get(addr.ip().to_string(), addr.port(), "/HelloWorld.html");
     let head = fetch(&request, &mut body).expect("fetch a page");
     assert!(
         head.status == 200 && body == b"<h1>Hello World</h1>\n",
@@ -105,7 +105,7 @@ fn the_library_client_fetches_from_the_server(mode: Mode) {
         String::from_utf8_lossy(&head.raw),
         String::from_utf8_lossy(&body)
     );
-    let head_only = Request {
+    let head_only = ClientRequest {
         method: Method::Head,
         ..request
     };

@@ -9,23 +9,27 @@ use std::time::{Duration, Instant};
 use client_support::{fixture, FakeServer, Then, DRIP_FOR};
 use proptest::prelude::*;
 use weblab::client::{
-    body_length, copy_chunked, fetch, parse_response_head, send, BodyLength, ClientError, Method,
-    Request, Response, ResponseHead, TimeLimit, MAX_HEAD_BYTES,
+    body_framing, copy_chunked, fetch, parse_response_head, send, ClientError, ClientRequest,
+    ClientResponseHead, Method, Response, TimeLimit, MAX_HEAD_BYTES,
 };
+use weblab::http::{BodyFraming, Parse};
 
 /// Reads a whole response from `bytes`: its head and its body.
-fn read_response(bytes: &[u8], method: Method) -> Result<(ResponseHead, Vec<u8>), ClientError> {
+fn read_response(
+    bytes: &[u8],
+    method: Method,
+) -> Result<(ClientResponseHead, Vec<u8>), ClientError> {
     let mut response = Response::read_from(bytes, method)?;
     let mut body = Vec::new();
     response.copy_body_to(&mut body)?;
     Ok((response.head, body))
 }
 
-/// The head of a response with these header lines, for `body_length`.
-fn head_with(status: u16, headers: &str) -> ResponseHead {
+/// The head of a response with these header lines, for `body_framing`.
+fn head_with(status: u16, headers: &str) -> ClientResponseHead {
     let bytes = format!("HTTP/1.1 {status} Whatever\r\n{headers}\r\n");
     match parse_response_head(bytes.as_bytes()) {
-        Ok(Some((head, _))) => head,
+        Ok(Parse::Complete(head, _)) => head,
         other => panic!("cannot parse test head {bytes:?}: {other:?}"),
     }
 }
@@ -55,6 +59,7 @@ fn status_line_and_headers_are_parsed() {
     let bytes = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nX-Empty:\r\n\r\nbody";
     let (head, len) = parse_response_head(bytes)
         .expect("valid")
+        .complete()
         .expect("complete");
     assert_eq!(len, bytes.len() - 4);
     assert_eq!(
@@ -72,7 +77,7 @@ fn incomplete_head_is_not_an_error_yet() {
     for end in 0..bytes.len() {
         let partial = &bytes[..end];
         assert!(
-            matches!(parse_response_head(partial), Ok(None)),
+            matches!(parse_response_head(partial), Ok(Parse::Incomplete)),
             "{partial:?} should be incomplete, got {:?}",
             parse_response_head(partial)
         );
@@ -110,6 +115,7 @@ fn bare_lf_line_endings_are_accepted() {
 fn missing_reason_phrase_is_accepted() {
     let (head, _) = parse_response_head(b"HTTP/1.1 200\r\n\r\n")
         .expect("valid")
+        .complete()
         .expect("complete");
     assert_eq!((head.status, head.reason.as_str()), (200, ""));
 }
@@ -161,7 +167,7 @@ fn a_head_of_exactly_64_kib_is_accepted_and_one_byte_more_is_not() {
     assert_eq!(MAX_HEAD_BYTES, 64 * 1024);
     let longest = head_of(MAX_HEAD_BYTES);
     match parse_response_head(&longest) {
-        Ok(Some((head, len))) => assert_eq!((head.status, len), (200, MAX_HEAD_BYTES)),
+        Ok(Parse::Complete(head, len)) => assert_eq!((head.status, len), (200, MAX_HEAD_BYTES)),
         other => panic!("a 64 KiB head gave {other:?}"),
     }
     let result = parse_response_head(&head_of(MAX_HEAD_BYTES + 1));
@@ -176,7 +182,7 @@ fn an_unfinished_head_may_grow_to_64_kib_and_no_further() {
     let longest = head_of(MAX_HEAD_BYTES + 4);
     // The first 64 KiB of a head that has not ended yet: read more.
     let result = parse_response_head(&longest[..MAX_HEAD_BYTES]);
-    assert!(matches!(result, Ok(None)), "{result:?}");
+    assert!(matches!(result, Ok(Parse::Incomplete)), "{result:?}");
     let result = parse_response_head(&longest[..MAX_HEAD_BYTES + 1]);
     assert!(
         matches!(result, Err(ClientError::HeadTooLarge)),
@@ -198,12 +204,12 @@ fn a_head_cut_short_is_an_error_that_says_how_much_came() {
 fn head_response_has_no_body_despite_content_length() {
     let head = head_with(200, "Content-Length: 1000\r\n");
     assert_eq!(
-        body_length(Method::Head, &head).expect("valid"),
-        BodyLength::Empty
+        body_framing(&Method::Head, &head).expect("valid"),
+        BodyFraming::None
     );
     assert_eq!(
-        body_length(Method::Get, &head).expect("valid"),
-        BodyLength::Exactly(1000)
+        body_framing(&Method::Get, &head).expect("valid"),
+        BodyFraming::Length(1000)
     );
 }
 
@@ -215,8 +221,8 @@ fn statuses_1xx_204_and_304_have_no_body() {
             "Content-Length: 10\r\nTransfer-Encoding: chunked\r\n",
         );
         assert_eq!(
-            body_length(Method::Get, &head).expect("valid"),
-            BodyLength::Empty,
+            body_framing(&Method::Get, &head).expect("valid"),
+            BodyFraming::None,
             "status {status}"
         );
     }
@@ -229,21 +235,21 @@ fn transfer_encoding_overrides_content_length() {
         "Content-Length: 10\r\nTransfer-Encoding: gzip, Chunked\r\n",
     );
     assert_eq!(
-        body_length(Method::Get, &chunked).expect("valid"),
-        BodyLength::Chunked
+        body_framing(&Method::Get, &chunked).expect("valid"),
+        BodyFraming::Chunked
     );
     let not_chunked_last = head_with(200, "Transfer-Encoding: chunked, gzip\r\n");
     assert_eq!(
-        body_length(Method::Get, &not_chunked_last).expect("valid"),
-        BodyLength::UntilClose
+        body_framing(&Method::Get, &not_chunked_last).expect("valid"),
+        BodyFraming::UntilClose
     );
 }
 
 #[test]
 fn no_length_at_all_means_until_close() {
     assert_eq!(
-        body_length(Method::Get, &head_with(200, "")).expect("valid"),
-        BodyLength::UntilClose
+        body_framing(&Method::Get, &head_with(200, "")).expect("valid"),
+        BodyFraming::UntilClose
     );
 }
 
@@ -251,8 +257,8 @@ fn no_length_at_all_means_until_close() {
 fn repeated_identical_content_lengths_are_accepted() {
     let head = head_with(200, "Content-Length: 5, 5\r\nContent-Length: 5\r\n");
     assert_eq!(
-        body_length(Method::Get, &head).expect("valid"),
-        BodyLength::Exactly(5)
+        body_framing(&Method::Get, &head).expect("valid"),
+        BodyFraming::Length(5)
     );
 }
 
@@ -271,11 +277,11 @@ fn invalid_or_conflicting_content_length_is_an_error() {
         let head = head_with(200, &format!("Content-Length: {value}\r\n"));
         assert!(
             matches!(
-                body_length(Method::Get, &head),
+                body_framing(&Method::Get, &head),
                 Err(ClientError::BadContentLength(_))
             ),
             "Content-Length {value:?} gave {:?}",
-            body_length(Method::Get, &head)
+            body_framing(&Method::Get, &head)
         );
     }
 }
@@ -426,7 +432,7 @@ fn fetch_returns_the_head_and_writes_the_body() {
     let server = FakeServer::fixture("chunked.http", Then::KeepOpen);
     let mut body = Vec::new();
     let head = fetch(
-        &Request::get("127.0.0.1", server.addr.port(), "/hello"),
+        &ClientRequest::get("127.0.0.1", server.addr.port(), "/hello"),
         &mut body,
     )
     .expect("fetch");
@@ -444,11 +450,16 @@ fn fetch_returns_the_head_and_writes_the_body() {
 #[test]
 fn send_leaves_the_body_for_the_caller() {
     let server = FakeServer::fixture("not-found.http", Then::Close);
-    let mut response = send(&Request::get("127.0.0.1", server.addr.port(), "/gone")).expect("send");
+    let mut response = send(&ClientRequest::get(
+        "127.0.0.1",
+        server.addr.port(),
+        "/gone",
+    ))
+    .expect("send");
     let shown = String::from_utf8_lossy(&response.head.raw).into_owned();
     assert_eq!(
-        (response.head.status, response.body_length),
-        (404, BodyLength::Exactly(23)),
+        (response.head.status, response.body_framing),
+        (404, BodyFraming::Length(23)),
         "status and body length of fixtures/responses/not-found.http, head received:\n{shown}"
     );
     let mut body = Vec::new();
@@ -465,8 +476,8 @@ fn switching_protocols_is_the_final_response_with_no_body() {
     let bytes = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello";
     let response = Response::read_from(&bytes[..], Method::Get).expect("a 101 is a response");
     assert_eq!(
-        (response.head.status, response.body_length),
-        (101, BodyLength::Empty),
+        (response.head.status, response.body_framing),
+        (101, BodyFraming::None),
         "response: {:?}",
         String::from_utf8_lossy(bytes)
     );
@@ -486,10 +497,10 @@ fn the_printable_head_escapes_control_characters_but_not_tabs_or_line_ends() {
 #[test]
 fn fetch_gives_up_on_a_dripping_server_when_max_time_runs_out() {
     let server = FakeServer::drip(b"HTTP/1.1 200 OK\r\n", b"X", Duration::from_millis(50));
-    let request = Request {
+    let request = ClientRequest {
         timeout: Duration::from_secs(5),
         max_time: Duration::from_millis(500),
-        ..Request::get("127.0.0.1", server.addr.port(), "/")
+        ..ClientRequest::get("127.0.0.1", server.addr.port(), "/")
     };
     let started = Instant::now();
     let result = fetch(&request, &mut Vec::new());

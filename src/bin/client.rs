@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use weblab::cli::{parse_seconds, usage_line};
-use weblab::client::{self, BodyLength, ClientError, Method, Request, ResponseHead, TimeLimit};
+use weblab::client::{self, ClientError, ClientRequest, ClientResponseHead, Method, TimeLimit};
 use weblab::escape::TerminalSafe;
+use weblab::http::BodyFraming;
 
 /// Fetch one page over HTTP/1.1 and print its status line, headers and body.
 #[derive(Parser)]
@@ -88,12 +89,12 @@ fn flag_to_blame(err: &ClientError) -> &'static str {
     }
 }
 
-fn run(args: &Args) -> Result<ResponseHead, ClientError> {
-    let request = Request {
+fn run(args: &Args) -> Result<ClientResponseHead, ClientError> {
+    let request = ClientRequest {
         method: if args.head { Method::Head } else { Method::Get },
         timeout: args.timeout,
         max_time: args.max_time,
-        ..Request::get(&args.host, args.port, &args.path)
+        ..ClientRequest::get(&args.host, args.port, &args.path)
     };
     let mut response = client::send(&request)?;
 
@@ -124,7 +125,7 @@ fn run(args: &Args) -> Result<ResponseHead, ClientError> {
         Some(path) => {
             stdout.flush().map_err(ClientError::Output)?;
             let file = create(path)?;
-            let total = known_size(&response.body_length);
+            let total = known_size(&response.body_framing);
             let bar = io::stderr().is_terminal().then(io::stderr);
             let mut out = Progress::new(BufWriter::new(file), total, bar);
             response.copy_body_to(&mut out)?;
@@ -145,9 +146,9 @@ fn create(path: &Path) -> Result<File, ClientError> {
 }
 
 /// The body's size, when the response says it in advance.
-fn known_size(length: &BodyLength) -> Option<u64> {
+fn known_size(length: &BodyFraming) -> Option<u64> {
     match length {
-        BodyLength::Exactly(n) => Some(*n),
+        BodyFraming::Length(n) => Some(*n),
         _ => None,
     }
 }
@@ -264,11 +265,11 @@ mod tests {
 
     #[test]
     fn the_size_is_known_only_from_a_content_length() {
-        assert_eq!(known_size(&BodyLength::Exactly(7)), Some(7));
+        assert_eq!(known_size(&BodyFraming::Length(7)), Some(7));
         for unknown in [
-            BodyLength::Empty,
-            BodyLength::Chunked,
-            BodyLength::UntilClose,
+            BodyFraming::None,
+            BodyFraming::Chunked,
+            BodyFraming::UntilClose,
         ] {
             assert_eq!(known_size(&unknown), None);
         }

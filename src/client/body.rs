@@ -1,88 +1,39 @@
-//! Reading the response body: where it ends (RFC 9112 section 6.3) and how
-//! to undo the chunked transfer coding (RFC 9112 section 7.1).
+//! Reading the response body: where it ends (RFC 9112 section 6.3, decided by the rules
+//! the server's request parser uses too, in [`crate::http::framing`]) and how to undo the
+//! chunked transfer coding (RFC 9112 section 7.1).
 
 use std::io::{self, BufRead, Read, Write};
 
-use super::head::{preview, read_line, trim_cr, trim_whitespace, Line};
-use super::{ClientError, Method, ResponseHead, MAX_HEAD_BYTES};
+use super::head::preview;
+use super::{ClientError, ClientResponseHead, Method, MAX_HEAD_BYTES};
+use crate::http::framing::{response_framing, BodyFraming};
+use crate::http::syntax::{read_line, strip_cr, trim_ows, LineRead};
 
 /// The longest chunk-size line we accept, chunk extensions included.
 const MAX_CHUNK_LINE_BYTES: usize = 4 * 1024;
 
-/// Where the body of a response ends.
+/// Decides where the body of a response to `method` ends: the rules of RFC 9112
+/// section 6.3, as [`response_framing`] applies them. TCP delivers a stream of bytes, not
+/// messages, so the head must tell the client where the body stops; getting this right
+/// is what lets a client read a response from a server that keeps the connection open.
 ///
-/// TCP delivers a stream of bytes, not messages, so the head must tell the
-/// client where the body stops. Getting this right is what lets a client
-/// read a response from a server that keeps the connection open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyLength {
-    /// There is no body, whatever the headers say.
-    Empty,
-    /// The body is exactly this many bytes (`Content-Length`).
-    Exactly(u64),
-    /// The body is a series of chunks, ended by a chunk of size zero
-    /// (`Transfer-Encoding: chunked`).
-    Chunked,
-    /// The body is everything until the server closes the connection.
-    UntilClose,
+/// In short: a response to HEAD, and any 1xx, 204 or 304 response, has no body; a
+/// `Transfer-Encoding` ending in `chunked` makes the body chunked, and one that does not
+/// makes it run until close; otherwise `Content-Length` gives the length (repeated values
+/// must agree: guessing where a message ends is how smuggling attacks work), and without
+/// one the body runs until the server closes the connection.
+pub fn body_framing(
+    method: &Method,
+    head: &ClientResponseHead,
+) -> Result<BodyFraming, ClientError> {
+    // A response's framing can only fail on its Content-Length.
+    response_framing(method, head.status, &head.headers).map_err(|_| {
+        let all: Vec<&str> = head.header_values("content-length").collect();
+        ClientError::BadContentLength(all.join(", "))
+    })
 }
 
-/// Decides where the body of a response to `method` ends, following the
-/// rules of RFC 9112 section 6.3, in order:
-///
-/// 1. A response to HEAD, and any 1xx, 204 or 304 response, has no body,
-///    even if it carries a `Content-Length` (it describes the GET response).
-/// 2. (A 2xx response to CONNECT: this client never sends CONNECT.)
-/// 3. `Transfer-Encoding` overrides `Content-Length`: if `chunked` is the
-///    last coding the body is chunked, otherwise it runs until close.
-/// 4. A valid `Content-Length` gives the length. Several identical values
-///    (`5, 5`) are allowed; anything else is an error, because guessing
-///    where a message ends is how request smuggling attacks work.
-/// 5. Otherwise the body runs until the server closes the connection.
-pub fn body_length(method: Method, head: &ResponseHead) -> Result<BodyLength, ClientError> {
-    let informational = (100..200).contains(&head.status); // 101 included
-    if method == Method::Head || informational || head.status == 204 || head.status == 304 {
-        return Ok(BodyLength::Empty);
-    }
-
-    let codings: Vec<&str> = head
-        .header_values("transfer-encoding")
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .filter(|coding| !coding.is_empty())
-        .collect();
-    if let Some(last) = codings.last() {
-        return Ok(if last.eq_ignore_ascii_case("chunked") {
-            BodyLength::Chunked
-        } else {
-            BodyLength::UntilClose
-        });
-    }
-
-    let mut length = None;
-    for value in head
-        .header_values("content-length")
-        .flat_map(|v| v.split(','))
-    {
-        let value = value.trim();
-        let bad = || {
-            let all: Vec<&str> = head.header_values("content-length").collect();
-            ClientError::BadContentLength(all.join(", "))
-        };
-        // Check the digits first: `parse` alone would accept "+5".
-        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let n: u64 = value.parse().map_err(|_| bad())?;
-        if length.is_some_and(|previous| previous != n) {
-            return Err(bad());
-        }
-        length = Some(n);
-    }
-    Ok(length.map_or(BodyLength::UntilClose, BodyLength::Exactly))
-}
-
-/// Copies a body of the given length from `reader` to `out`, streaming it a
+/// Copies a body framed as `framing` from `reader` to `out`, streaming it a
 /// piece at a time, and returns the number of body bytes written.
 ///
 /// Stops exactly where the body ends, so it never waits for the server to
@@ -90,12 +41,12 @@ pub fn body_length(method: Method, head: &ResponseHead) -> Result<BodyLength, Cl
 /// [`ClientError::BodyCutShort`], never a quiet success.
 pub fn copy_body(
     reader: &mut impl BufRead,
-    length: BodyLength,
+    framing: BodyFraming,
     out: &mut impl Write,
 ) -> Result<u64, ClientError> {
-    match length {
-        BodyLength::Empty => Ok(0),
-        BodyLength::Exactly(expected) => {
+    match framing {
+        BodyFraming::None => Ok(0),
+        BodyFraming::Length(expected) => {
             let got = copy_at_most(reader, out, expected)?;
             if got < expected {
                 return Err(ClientError::BodyCutShort {
@@ -105,8 +56,8 @@ pub fn copy_body(
             }
             Ok(got)
         }
-        BodyLength::Chunked => copy_chunked(reader, out),
-        BodyLength::UntilClose => copy_at_most(reader, out, u64::MAX),
+        BodyFraming::Chunked => copy_chunked(reader, out),
+        BodyFraming::UntilClose => copy_at_most(reader, out, u64::MAX),
     }
 }
 
@@ -130,14 +81,14 @@ pub fn copy_chunked(reader: &mut impl BufRead, out: &mut impl Write) -> Result<u
     loop {
         line.clear();
         match read_line(reader, &mut line, MAX_CHUNK_LINE_BYTES)? {
-            Line::Complete => {}
-            Line::Eof => {
+            LineRead::Complete => {}
+            LineRead::Eof => {
                 return Err(ClientError::BodyCutShort {
                     expected: None,
                     got: total,
                 })
             }
-            Line::TooLong => return Err(bad_chunk("chunk-size line too long", &line)),
+            LineRead::TooLong => return Err(bad_chunk("chunk-size line too long", &line)),
         }
         let size = parse_chunk_size(&line)?;
         if size == 0 {
@@ -149,8 +100,8 @@ pub fn copy_chunked(reader: &mut impl BufRead, out: &mut impl Write) -> Result<u
         total += copy_at_most(reader, out, size)?;
         line.clear();
         match read_line(reader, &mut line, 2)? {
-            Line::Complete if matches!(&line[..], b"\r\n" | b"\n") => {}
-            Line::Eof => {
+            LineRead::Complete if matches!(&line[..], b"\r\n" | b"\n") => {}
+            LineRead::Eof => {
                 return Err(ClientError::BodyCutShort {
                     expected: None,
                     got: total,
@@ -164,9 +115,9 @@ pub fn copy_chunked(reader: &mut impl BufRead, out: &mut impl Write) -> Result<u
 /// `chunk-size [ chunk-ext ] CRLF`: the size is hexadecimal; the extensions
 /// after `;` carry nothing this client needs (RFC 9112 section 7.1.1).
 fn parse_chunk_size(line: &[u8]) -> Result<u64, ClientError> {
-    let without_eol = trim_cr(line.strip_suffix(b"\n").unwrap_or(line));
+    let without_eol = strip_cr(line.strip_suffix(b"\n").unwrap_or(line));
     let size = without_eol.split(|&b| b == b';').next().unwrap_or_default();
-    let size = trim_whitespace(size);
+    let size = trim_ows(size);
     // Check the digits first: from_str_radix alone would accept "+5".
     if size.is_empty() || !size.iter().all(u8::is_ascii_hexdigit) {
         return Err(bad_chunk("bad chunk size", line));
@@ -184,12 +135,14 @@ fn skip_trailer_section(reader: &mut impl BufRead) -> Result<(), ClientError> {
         let line_start = trailers.len();
         let room = MAX_HEAD_BYTES.saturating_sub(trailers.len());
         match read_line(reader, &mut trailers, room)? {
-            Line::Complete if matches!(&trailers[line_start..], b"\r\n" | b"\n") => return Ok(()),
-            Line::Complete => {}
+            LineRead::Complete if matches!(&trailers[line_start..], b"\r\n" | b"\n") => {
+                return Ok(())
+            }
+            LineRead::Complete => {}
             // Every byte of data has arrived; only the final empty line is
             // missing. Accept it rather than fail a complete download.
-            Line::Eof => return Ok(()),
-            Line::TooLong => return Err(bad_chunk("trailer section too large", &trailers)),
+            LineRead::Eof => return Ok(()),
+            LineRead::TooLong => return Err(bad_chunk("trailer section too large", &trailers)),
         }
     }
 }

@@ -28,8 +28,8 @@ pub enum ClientError {
         /// Why it refused.
         source: io::Error,
     },
-    /// A time limit ran out: one wait lasted [`Request::timeout`](super::Request::timeout),
-    /// or the whole exchange [`Request::max_time`](super::Request::max_time). `None` for a
+    /// A time limit ran out: one wait lasted [`ClientRequest::timeout`](super::ClientRequest::timeout),
+    /// or the whole exchange [`ClientRequest::max_time`](super::ClientRequest::max_time). `None` for a
     /// timeout of a reader that is not a [`TimedStream`](super::TimedStream), which cannot
     /// say which limit it had.
     TimedOut(Option<TimeLimit>),

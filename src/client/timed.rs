@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeLimit {
     /// One wait (for the connection, for data, for room to write) lasted this long:
-    /// [`Request::timeout`](super::Request::timeout).
+    /// [`ClientRequest::timeout`](super::ClientRequest::timeout).
     Idle(Duration),
-    /// The whole exchange took this long: [`Request::max_time`](super::Request::max_time).
+    /// The whole exchange took this long: [`ClientRequest::max_time`](super::ClientRequest::max_time).
     Total(Duration),
 }
 

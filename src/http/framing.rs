@@ -210,38 +210,43 @@ mod tests {
         );
     }
 
+    /// A request with one Transfer-Encoding field for each of `values`.
+    fn request_with_codings(values: &[&str]) -> Result<BodyFraming, FramingError> {
+        let lines: Vec<String> = values
+            .iter()
+            .map(|value| format!("Transfer-Encoding: {value}"))
+            .collect();
+        request(&lines.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     #[test]
     fn a_request_is_chunked_only_if_chunked_comes_last_and_once() {
-        for codings in [
-            &["chunked"][..],
+        let chunked: [&[&str]; 4] = [
+            &["chunked"],
             &["gzip, Chunked"],
             &["gzip", "CHUNKED"],
             &["chunked,"],
-        ] {
-            let lines: Vec<String> = codings
-                .iter()
-                .map(|c| format!("Transfer-Encoding: {c}"))
-                .collect();
-            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-            assert_eq!(request(&lines), Ok(BodyFraming::Chunked), "{codings:?}");
+        ];
+        for values in chunked {
+            assert_eq!(
+                request_with_codings(values),
+                Ok(BodyFraming::Chunked),
+                "{values:?}"
+            );
         }
-        for codings in [
-            &["chunked, chunked"][..],
+        let refused: [&[&str]; 6] = [
+            &["chunked, chunked"],
             &["chunked", "chunked"],
             &["chunked, gzip, chunked"],
             &["chunked, gzip"],
             &["gzip"],
             &[""],
-        ] {
-            let lines: Vec<String> = codings
-                .iter()
-                .map(|c| format!("Transfer-Encoding: {c}"))
-                .collect();
-            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        ];
+        for values in refused {
             assert_eq!(
-                request(&lines),
+                request_with_codings(values),
                 Err(FramingError::BadTransferEncoding),
-                "{codings:?}"
+                "{values:?}"
             );
         }
     }

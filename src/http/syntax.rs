@@ -8,6 +8,7 @@
 //! `Result`. Only the first line differs between a request and a response.
 
 use std::fmt;
+use std::io::{self, BufRead, Read};
 
 /// The largest head (start line plus header lines) either side reads, in bytes: a peer
 /// that never ends its head cannot make the reader use unbounded memory.
@@ -24,6 +25,16 @@ pub enum Parse<T> {
     Complete(T, usize),
     /// Not enough bytes yet, and nothing wrong so far: read more and parse again.
     Incomplete,
+}
+
+impl<T> Parse<T> {
+    /// The head and its length if it is complete, `None` if more bytes are needed.
+    pub fn complete(self) -> Option<(T, usize)> {
+        match self {
+            Parse::Complete(head, len) => Some((head, len)),
+            Parse::Incomplete => None,
+        }
+    }
 }
 
 /// One header field line: a name (compared without regard to case) and its value.
@@ -124,6 +135,35 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// How a call to [`read_line`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// A whole line, through its LF, was appended.
+    Complete,
+    /// The stream ended first; whatever arrived was appended.
+    Eof,
+    /// `limit` bytes arrived without an LF.
+    TooLong,
+}
+
+/// Appends one line, through its LF, from a stream to `buf`, reading at most `limit` bytes:
+/// a peer that never sends a line end cannot make the reader use unbounded memory. This is
+/// [`Lines`] for a reader that reads a line at a time from a stream, as the client does.
+pub fn read_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<LineRead> {
+    let n = Read::take(reader, limit as u64).read_until(b'\n', buf)?;
+    Ok(if n > 0 && buf.ends_with(b"\n") {
+        LineRead::Complete
+    } else if n == limit {
+        LineRead::TooLong
+    } else {
+        LineRead::Eof
+    })
+}
+
 /// Splits `field-line = field-name ":" OWS field-value OWS` (RFC 9112, 5) into its name and
 /// its trimmed value, or `None` if there is no colon or the name is not a token. A name
 /// followed by whitespace before the colon is not a token, and is refused: RFC 9112, 5.1
@@ -132,6 +172,7 @@ impl<'a> Lines<'a> {
 ///
 /// The value's characters are not checked here: the server refuses control characters in
 /// them with [`is_field_value_char`], and the client keeps what it was sent, to show it.
+/// (The client also reads an obs-fold line as the continuation it is, before this.)
 pub fn split_field_line(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let colon = line.iter().position(|&b| b == b':')?;
     let (name, value) = (&line[..colon], &line[colon + 1..]);
@@ -169,6 +210,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_complete_parse_gives_its_head_and_length() {
+        assert_eq!(Parse::Complete("head", 4).complete(), Some(("head", 4)));
+        assert_eq!(Parse::<&str>::Incomplete.complete(), None);
+    }
+
+    #[test]
     fn tchar_is_letters_digits_and_the_listed_marks() {
         let allowed: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
         let mut expected: Vec<u8> = b"!#$%&'*+-.^_`|~".to_vec();
@@ -202,6 +249,45 @@ mod tests {
         // Only one CR goes, and only at the end.
         assert_eq!(strip_cr(b"a\r\r"), b"a\r");
         assert_eq!(strip_cr(b"\ra"), b"\ra");
+    }
+
+    #[test]
+    fn a_line_is_read_from_a_stream_up_to_a_limit() {
+        let mut reader = &b"ab\r\ncd\nefgh"[..];
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_line(&mut reader, &mut buf, 4).ok(),
+            Some(LineRead::Complete)
+        );
+        assert_eq!(buf, b"ab\r\n");
+        // A line of exactly the limit, its LF included, still fits.
+        buf.clear();
+        assert_eq!(
+            read_line(&mut reader, &mut buf, 3).ok(),
+            Some(LineRead::Complete)
+        );
+        assert_eq!(buf, b"cd\n");
+        buf.clear();
+        assert_eq!(
+            read_line(&mut reader, &mut buf, 3).ok(),
+            Some(LineRead::TooLong)
+        );
+        assert_eq!(buf, b"efg");
+        assert_eq!(
+            read_line(&mut reader, &mut buf, 3).ok(),
+            Some(LineRead::Eof)
+        );
+        assert_eq!(buf, b"efgh");
+        assert_eq!(
+            read_line(&mut reader, &mut buf, 3).ok(),
+            Some(LineRead::Eof)
+        );
+        // A limit of zero reads nothing and cannot tell: it counts as too long.
+        let mut more = &b"x\n"[..];
+        assert_eq!(
+            read_line(&mut more, &mut buf, 0).ok(),
+            Some(LineRead::TooLong)
+        );
     }
 
     #[test]
