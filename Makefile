@@ -16,6 +16,7 @@ demo:
 test:
 	$(CARGO) test
 	$(CARGO) test --test grading -- --ignored --test-threads 1
+	$(CARGO) test --test class -- --ignored --test-threads 1
 
 ## lint: formatting, clippy with warnings as errors, and the docs
 lint:
@@ -51,7 +52,7 @@ N ?= 1
 GRADE = $(CARGO) run --quiet --bin grade --
 SUBMISSION_FLAG = $(if $(SUBMISSION),--exercises $(SUBMISSION),)
 
-.PHONY: check progress hint grade check-exercises
+.PHONY: check progress hint grade grade-class check-exercises
 
 ## check: build exercise EX (make check EX=01) and explain each failing behaviour
 check:
@@ -68,6 +69,13 @@ hint:
 ## grade: every exercise (or WEBLAB_SERVER / WEBLAB_CLIENT): rubric + target/grade/results.json
 grade:
 	@$(GRADE) all $(SUBMISSION_FLAG)
+
+## grade-class: every submission in SUBMISSIONS (one folder per student, Rust exercises
+## or programs through WEBLAB_SERVER / WEBLAB_CLIENT with {submission}): target/grade/class.csv,
+## a report per student in target/grade/class/, a summary on stdout
+grade-class:
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-class SUBMISSIONS=DIR" >&2; exit 2; }
+	@$(GRADE) class "$(SUBMISSIONS)"
 
 ## check-exercises: every starter compiles and fails, every solution passes
 check-exercises:

@@ -28,6 +28,7 @@
 //! | Task 3: a thread per connection | [`Mode::Threaded`] in [`server`] |
 //! | Beyond: a pool of event loops that no client can hold | [`Mode::Pool`], [`server::pool::ThreadPool`], `server::event_loop` (private) |
 //! | Grading a submission (the `grade` command) | [`grade`]: rubric, outcomes, reports |
+//! | Grading a whole class, each submission contained (`grade class`) | [`class`] |
 //!
 //! # Reading the server, in order
 //!
@@ -48,6 +49,7 @@
 
 #![warn(missing_docs)]
 
+pub mod class;
 pub mod cli;
 pub mod client;
 pub mod escape;

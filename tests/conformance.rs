@@ -41,7 +41,28 @@ fn server_template() -> String {
 }
 
 fn start(root: &Path) -> TestServer {
-    TestServer::external(&server_template(), root)
+    let template = server_template();
+    match fixed_port(&template) {
+        Some(port) => TestServer::external_on_fixed_port(&template, root, port),
+        None => TestServer::external(&template, root),
+    }
+}
+
+/// The port a server always listens on, if it does: a `WEBLAB_SERVER` without `{port}`
+/// means a program hard-wired to one port, as the assignment suggests ("a fixed port
+/// number, e.g. 12345"): `WEBLAB_PORT`, 12345 when unset. `WEBLAB_PORT=0` means the
+/// server announces the port it got instead (`listening on http://IP:PORT`).
+fn fixed_port(template: &str) -> Option<u16> {
+    if std::env::var_os("WEBLAB_SERVER").is_none() || template.contains("{port}") {
+        return None;
+    }
+    let port = match std::env::var("WEBLAB_PORT") {
+        Ok(text) => text.parse().unwrap_or_else(|_| {
+            panic!("\nexpected: WEBLAB_PORT to be a port number, not {text:?}\n")
+        }),
+        Err(_) => 12345,
+    };
+    (port != 0).then_some(port)
 }
 
 /// Asks the server to shut down gracefully: SIGTERM for the kit's server (or when

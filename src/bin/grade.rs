@@ -5,6 +5,7 @@
 //! grade progress          which exercises pass
 //! grade hint 01 [N]       the Nth hint of exercise 01
 //! grade all               every exercise: a rubric on stdout, Gradescope JSON on disk
+//! grade class DIR         every submission in DIR: a CSV, a report each, a summary
 //! ```
 //!
 //! The behaviours are the tests of `tests/conformance.rs`; this command runs them with
@@ -19,6 +20,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
+
+#[path = "grade/class.rs"]
+mod class;
 use weblab::grade::{
     find, gradescope_json, in_words, indent, parse_libtest, parse_rubric, pick_hint, rubric_report,
     score, Graded, Outcome, Part, Scored,
@@ -60,6 +64,12 @@ enum Action {
         #[arg(long, default_value = "target/grade/results.json")]
         json: PathBuf,
     },
+    /// Grade every submission in a folder (one subfolder per student): a CSV, each
+    /// student's results.json and report, and a summary
+    Class(class::ClassArgs),
+    /// Run a program under grading's limits (used by `grade class`)
+    #[command(hide = true)]
+    Contain(class::ContainArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +92,8 @@ fn main() -> ExitCode {
         Action::Progress => grader.progress(&rubric),
         Action::Hint { exercise, number } => hint(kit, &exercise, number),
         Action::All { json } => grader.grade_all(&rubric, &json),
+        Action::Class(args) => class::grade_class(kit, &rubric, args),
+        Action::Contain(args) => class::contain(args),
     }
 }
 

@@ -42,16 +42,28 @@ pub fn split_words(template: &str) -> Vec<String> {
 }
 
 /// Builds a command from `template`, replacing each `{name}` with its value inside every
-/// word (after splitting, so a value with spaces stays one argument).
+/// word (after splitting, so a value with spaces stays one argument). `{submission}` is
+/// `WEBLAB_SUBMISSION`, the student's folder, which `grade class` sets; and the words of
+/// `WEBLAB_CONTAIN`, if set, go in front: `grade class` starts every student program through
+/// `grade contain`, which puts its limits on it.
 pub fn command_from_template(template: &str, values: &[(&str, &str)]) -> Command {
-    let words: Vec<String> = split_words(template)
-        .into_iter()
-        .map(|word| {
-            values.iter().fold(word, |word, (name, value)| {
+    let submission = std::env::var("WEBLAB_SUBMISSION").ok();
+    if template.contains("{submission}") && submission.is_none() {
+        panic!(
+            "\nexpected: WEBLAB_SUBMISSION to name the student's folder, for the {{submission}} \
+             of `{template}`\n"
+        );
+    }
+    let submission = [("submission", submission.as_deref().unwrap_or_default())];
+    let mut words = std::env::var("WEBLAB_CONTAIN").map_or(Vec::new(), |p| split_words(&p));
+    words.extend(split_words(template).into_iter().map(|word| {
+        values
+            .iter()
+            .chain(&submission)
+            .fold(word, |word, (name, value)| {
                 word.replace(&format!("{{{name}}}"), value)
             })
-        })
-        .collect();
+    }));
     let Some((program, args)) = words.split_first() else {
         panic!("the command template is empty");
     };
@@ -140,6 +152,31 @@ impl TestServer {
                 );
             }
         }
+        TestServer::spawn_external(template, root, port)
+    }
+
+    /// Starts a server that always listens on `port` (a template without `{port}`, like
+    /// the assignment's server on 12345). Two such servers cannot listen at once, and one
+    /// that sets no `SO_REUSEADDR` cannot start while the last one's connections linger in
+    /// TIME_WAIT on the port. So, where the system permits it (Linux, as root or inside
+    /// `grade class`'s user namespace), this test gets a network of its own, with its own
+    /// loopback, and the port is free there. Elsewhere the servers on `port` take turns,
+    /// under a lock shared by every test process built from this checkout, and each waits
+    /// until the port can be bound again.
+    pub fn external_on_fixed_port(template: &str, root: &Path, port: u16) -> TestServer {
+        if this_thread_has_a_private_network() {
+            return TestServer::spawn_external(template, root, port);
+        }
+        let turn = PortTurn::take(port);
+        wait_until_bindable(port, template);
+        let mut server = TestServer::spawn_external(template, root, port);
+        if let Running::External { port_turn, .. } = &mut server.running {
+            *port_turn = Some(turn.lock); // held until the server has been stopped
+        }
+        server
+    }
+
+    fn spawn_external(template: &str, root: &Path, port: u16) -> TestServer {
         let root_text = root.to_string_lossy();
         let mut command = command_from_template(
             template,
@@ -178,6 +215,7 @@ impl TestServer {
                 stdin,
                 stderr,
                 stderr_done,
+                port_turn: None,
             },
         };
         server.await_ready(template, &announced);
@@ -322,4 +360,67 @@ fn keep_stderr(mut err: std::process::ChildStderr, kept: &Mutex<Vec<u8>>) {
             kept.drain(..excess);
         }
     }
+}
+
+/// How long a fixed port may stay in use before the test fails: longer than the TIME_WAIT
+/// of every common system (60 s on Linux, 30 s on macOS, up to 120 s on Windows).
+const FIXED_PORT_PATIENCE: Duration = Duration::from_secs(150);
+
+/// The turn of one server on a fixed port, across every test process built from this
+/// checkout: a lock on a file named after the port.
+struct PortTurn {
+    lock: std::fs::File,
+}
+
+impl PortTurn {
+    fn take(port: u16) -> PortTurn {
+        let folder = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let _ = std::fs::create_dir_all(folder);
+        let path = folder.join(format!("weblab-fixed-port-{port}.lock"));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        lock.lock()
+            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        PortTurn { lock }
+    }
+}
+
+/// Waits until `port` can be bound by a program that sets no `SO_REUSEADDR`, as a student's
+/// server may not: the last server's connections linger in TIME_WAIT for up to a minute or
+/// two after it has gone. No event says when the system lets them go, so this polls, every
+/// quarter second, for at most [`FIXED_PORT_PATIENCE`].
+fn wait_until_bindable(port: u16, template: &str) {
+    let started = Instant::now();
+    while !port_is_bindable_without_reuse(port) {
+        if started.elapsed() > FIXED_PORT_PATIENCE {
+            panic!(
+                "\nexpected: port {port} to be free for the server `{template}`, which always \
+                 listens on it (WEBLAB_PORT)\n\nit is still in use after {FIXED_PORT_PATIENCE:?}: \
+                 another program holds it\n"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Gives this test's thread (and the threads and processes it starts) a network of its
+/// own, where the system permits it, unless `WEBLAB_PRIVATE_NETWORK=off` (to try the other
+/// path). True if it did.
+fn this_thread_has_a_private_network() -> bool {
+    if std::env::var("WEBLAB_PRIVATE_NETWORK").is_ok_and(|v| v == "off") {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use weblab::class::contain::{enter_private_network, is_root, PrivateNetwork};
+        // Only root (perhaps inside a user namespace) may, as a thread can enter a
+        // network namespace but not a user namespace.
+        is_root() && enter_private_network(&PrivateNetwork::prepare()).is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
 }

@@ -56,3 +56,35 @@ pub fn cpu_time(pid: u32) -> Option<std::time::Duration> {
     let per_second = u64::try_from(per_second).ok().filter(|&n| n > 0)?;
     Some(std::time::Duration::from_millis(ticks * 1000 / per_second))
 }
+
+/// Whether `port` on 127.0.0.1 can be bound without `SO_REUSEADDR`, as a server that does
+/// not set it binds: not while an earlier server's connections linger in TIME_WAIT. Rust's
+/// own `TcpListener::bind` sets it on Unix, so this binds with libc there. (Windows binds
+/// without it, and its `SO_REUSEADDR` means something else.)
+pub fn port_is_bindable_without_reuse(port: u16) -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: a socket opened, bound with a valid sockaddr_in, and closed here.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            if fd == -1 {
+                return false;
+            }
+            let mut address: libc::sockaddr_in = std::mem::zeroed();
+            address.sin_family = libc::AF_INET as libc::sa_family_t;
+            address.sin_port = port.to_be();
+            address.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            let bound = libc::bind(
+                fd,
+                std::ptr::addr_of!(address).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            );
+            libc::close(fd);
+            bound == 0
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+    }
+}

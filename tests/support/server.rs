@@ -34,6 +34,8 @@ pub(super) enum Running {
         stderr: Arc<Mutex<Vec<u8>>>,
         /// Disconnects once all of stderr has been read.
         stderr_done: std::sync::mpsc::Receiver<()>,
+        /// For a server on a fixed port: its turn on the port, given back once it stops.
+        port_turn: Option<std::fs::File>,
     },
 }
 
