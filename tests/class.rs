@@ -264,7 +264,7 @@ fn a_mixed_class_gets_a_csv_a_report_each_and_a_summary() {
     }
     let summary_says = [
         "6 submissions, out of",
-        "     100% 2   ##",
+        "     100%   2 ##",
         "Most often failed:",
         "CSV: ",
     ];

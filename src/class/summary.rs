@@ -28,10 +28,11 @@ pub fn summary(results: &[StudentResult]) -> String {
     }
     for (band, count) in bands.iter().enumerate().rev() {
         let label = match band {
-            10 => "  100%".to_string(),
-            _ => format!("{:>3}-{}%", band * 10, band * 10 + 9),
+            10 => "100%".to_string(),
+            _ => format!("{}-{}%", band * 10, band * 10 + 9),
         };
-        let _ = writeln!(out, "  {label:>7} {:<3} {}", count, "#".repeat(*count));
+        let line = format!("  {label:>7} {count:>3} {}", "#".repeat(*count));
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     let mut scores: Vec<u32> = results.iter().map(|r| r.score).collect();
     scores.sort_unstable();
@@ -107,17 +108,17 @@ mod tests {
         ];
         let expected = "\
 4 submissions, out of 10 points:
-     100% 1   #
-   90-99% 0   
-   80-89% 0   
-   70-79% 1   #
-   60-69% 0   
-   50-59% 1   #
-   40-49% 0   
-   30-39% 0   
-   20-29% 0   
-   10-19% 0   
-    0-9% 1   #
+     100%   1 #
+   90-99%   0
+   80-89%   0
+   70-79%   1 #
+   60-69%   0
+   50-59%   1 #
+   40-49%   0
+   30-39%   0
+   20-29%   0
+   10-19%   0
+     0-9%   1 #
   mean 5.5, median 6.0
 
 Most often failed:
