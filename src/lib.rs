@@ -22,13 +22,13 @@
 //! | Task 1, steps 6–7: 404 or the file, with header lines | [`server::handler::respond`], [`http::ResponseHead`] |
 //! | Task 1, step 8: close, go back to accepting | `server::connection` (private) |
 //! | Task 2: the client | [`client`] |
-//! | The HTTP both sides share: tokens, lines, header fields, one parse result shape | [`http::syntax`], [`http::Parse`] |
-//! | Where a body ends (RFC 9112, 6.3), for a request and for a response | [`http::framing`], [`http::BodyFraming`] |
-//! | HTTP dates, written and read | [`http::date`] |
 //! | Task 3: a thread per connection | [`Mode::Threaded`] in [`server`] |
 //! | Beyond: a pool of event loops that no client can hold | [`Mode::Pool`], [`server::pool::ThreadPool`], `server::event_loop` (private) |
 //! | Grading a submission (the `grade` command) | [`grade`]: rubric, outcomes, reports |
 //! | Grading a whole class, each submission contained (`grade class`) | [`class`] |
+//! | The HTTP the server and the client share: tokens, lines, header fields, one parse result shape | [`http::syntax`], [`http::Parse`] |
+//! | Where a body ends (RFC 9112, 6.3), for a request and for a response | [`http::framing`], [`http::BodyFraming`] |
+//! | HTTP dates, written and read | [`http::date`] |
 //!
 //! # Reading the server, in order
 //!
