@@ -9,17 +9,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A fixed folder, not mktemp: the grader keeps one build folder per exercises folder, so a
-# new folder each run would leave one more build behind each run.
+# A fixed folder, not mktemp: the grader builds each crate in its own target/, as `cargo
+# run` does, so keeping those folders from run to run keeps the builds; everything else
+# is copied afresh.
 work=target/check-exercises
-rm -rf "$work"
+mkdir -p "$work/solved"
+find "$work/solved" -mindepth 1 -maxdepth 1 -type f -delete
+find "$work/solved" -mindepth 2 -maxdepth 2 ! -name target -exec rm -rf {} +
 failures=0
 
 cargo build --quiet --bin grade
 GRADE=target/debug/grade
 
-mkdir -p "$work/solved"
-cp -R exercises/. "$work/solved/"
+# Everything but build output (a `make check` leaves a target/ in each starter).
+(cd exercises && tar cf - --exclude=target .) | (cd "$work/solved" && tar xf -)
 for starter in exercises/[0-9][0-9]-*/; do
     name=$(basename "$starter")
     ex=${name%%-*}

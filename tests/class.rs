@@ -146,10 +146,11 @@ fn behaviours(prefixes: &[&str]) -> Vec<String> {
     let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(kit.join("exercises/rubric.toml")).expect("the rubric");
     weblab::grade::parse_rubric(&text)
+        .expect("the rubric parses")
         .into_iter()
         .filter(|p| !p.folder.is_empty())
         .flat_map(|p| p.behaviours)
-        .map(|(name, _)| name)
+        .map(|b| b.name)
         .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
         .collect()
 }

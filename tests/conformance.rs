@@ -24,7 +24,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use client_support::{fixture, FakeServer, Then};
-use support::{exchange, read_response, read_to_close, Exchange, Site, TestServer, PATIENCE};
+use support::{exchange, read_to_close, Ending, Exchange, Site, TestServer, PATIENCE};
 
 // ---------------------------------------------------------------------------------------
 // What is under test
@@ -90,10 +90,23 @@ fn ask_to_shut_down(server: &mut TestServer) -> bool {
 /// Sends half a request, so the server is left waiting for the rest.
 fn half_request(server: &TestServer, path: &str) -> TcpStream {
     let mut stream = server.connect();
+    let half = format!("GET {path} HTTP/1.1\r\nHost: slow");
+    sent_or_explained(&mut stream, half.as_bytes());
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: slow").as_bytes())
-        .expect("send half a request");
-    stream
+}
+
+/// Sends `request`, or fails saying that the server had closed the connection already
+/// (what "Broken pipe" or "Connection reset" means here), with what it had sent.
+fn sent_or_explained(stream: &mut TcpStream, request: &[u8]) {
+    if let Err(error) = stream.write_all(request) {
+        let (raw, ending) = support::read_to_close_until(stream, Duration::from_secs(1));
+        Exchange::new(request.to_vec(), raw)
+            .ended(ending)
+            .fail(&format!(
+                "the server to read this request; it had closed the connection before the test \
+             could send it all ({error}: the server closed it, or crashed; see its stderr)"
+            ));
+    }
 }
 
 const SECRET: &str = "the contents of a file outside the root";
@@ -103,23 +116,224 @@ const SECRET: &str = "the contents of a file outside the root";
 
 #[test]
 fn ex01_a_file_is_served_with_200_and_its_exact_bytes() {
-    let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
-    let site = Site::new().file("data.bin", &bytes);
+    let text = "<p>Caf\u{e9} au lait, \u{2615}, na\u{ef}ve r\u{e9}sum\u{e9}</p>\n".repeat(200);
+    let site = Site::new().file("menu.html", &text);
     let server = start(site.path());
     server
-        .get("/data.bin")
+        .get("/menu.html")
         .assert_status(200)
-        .assert_body(&bytes);
+        .assert_body(&text);
 }
 
 #[test]
 fn ex01_responses_carry_a_matching_content_length() {
-    let site = Site::new().file("page.html", "<p>twenty-two bytes</p>");
+    let site = Site::new().file("page.html", "<p>twenty-four bytes</p>");
     let server = start(site.path());
     server
         .get("/page.html")
         .assert_status(200)
         .assert_length_matches();
+}
+
+/// An image, a PDF, a zip: bytes that are not UTF-8 text, with `\r\n` and NUL among them
+/// (every PNG starts `89 50 4e 47 0d 0a 1a 0a`).
+fn binary_bytes() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe\xc3\x28\r\n\0".to_vec();
+    bytes.extend((0..=255u8).cycle().take(4000));
+    bytes.extend_from_slice(b"\r\n\r\n\0\xff");
+    bytes
+}
+
+#[test]
+fn ex01_binary_files_are_served_byte_exact() {
+    let bytes = binary_bytes();
+    let site = Site::new().file("picture.png", &bytes);
+    let server = start(site.path());
+    let picture = server.get("/picture.png");
+    if picture.response.as_ref().map(|r| &r.body) != Some(&bytes) {
+        picture.fail(&format!(
+            "status 200 and the {} bytes of the picture, byte for byte: read files as bytes \
+             (fs::read, or open(path, \"rb\") in Python), never as text, which fails on bytes \
+             that are not UTF-8 or turns \\r\\n into \\n",
+            bytes.len()
+        ));
+    }
+}
+
+#[test]
+fn ex01_every_line_of_the_response_head_ends_in_crlf() {
+    let site = Site::new().file("index.html", "<h1>home</h1>");
+    let server = start(site.path());
+    let page = server.get("/index.html");
+    page.assert_status(200);
+    if page.response().bare_line_ends {
+        page.fail(
+            "every line of the head to end in \\r\\n, and a line of just \\r\\n to end the \
+             head: lines must end in \\r\\n (RFC 9112, section 2.1); a browser forgives \\n \
+             alone, other clients do not",
+        );
+    }
+}
+
+/// Sends `pieces` one at a time, making sure after each (but the last) that no answer comes
+/// within `quiet`: a server must wait for the empty line that ends the head. Then reads
+/// the response.
+fn send_in_pieces(server: &TestServer, pieces: &[&[u8]], quiet: Duration) -> Exchange {
+    let whole: Vec<u8> = pieces.concat();
+    let mut stream = server.connect();
+    let mut sent = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        if stream.write_all(piece).is_err() {
+            break; // the server closed early; what it sent tells why
+        }
+        sent.extend_from_slice(piece);
+        if i + 1 == pieces.len() {
+            break;
+        }
+        // The quiet wait is the behaviour under test (a client slow to send), not a wait
+        // for some event: an answer within it is an answer to half a request.
+        let (early, _) = support::read_response_until(&mut stream, false, quiet);
+        if !early.is_empty() {
+            let (rest, ending) = support::read_response_until(&mut stream, false, quiet);
+            let raw = [early, rest].concat();
+            Exchange::new(whole, raw).ended(ending).fail(&format!(
+                "an answer only once the whole request had arrived; the server answered \
+                 after the first {} bytes, {:?}: one read returns what has arrived so far, \
+                 not a whole request, so read until the empty line (\\r\\n\\r\\n)",
+                sent.len(),
+                String::from_utf8_lossy(&sent)
+            ));
+        }
+    }
+    let (raw, ending) = support::read_response_until(&mut stream, false, PATIENCE);
+    Exchange::new(whole, raw).ended(ending)
+}
+
+#[test]
+fn ex01_a_request_split_across_writes_is_read_whole() {
+    let site = Site::new().file("HelloWorld.html", "<h1>Hello, World!</h1>");
+    let server = start(site.path());
+    // Split inside the request line, as a slow network or a person typing into nc does.
+    let pieces: [&[u8]; 5] = [
+        b"GET /Hel",
+        b"loWor",
+        b"ld.html HTTP/1.1\r\nHo",
+        b"st: x\r\nConnection: close\r\n",
+        b"\r\n",
+    ];
+    send_in_pieces(&server, &pieces, Duration::from_millis(100))
+        .assert_status(200)
+        .assert_body("<h1>Hello, World!</h1>");
+}
+
+/// A browser's request with its cookies: 8194 bytes, so that the empty line at its end
+/// (bytes 8190 to 8193) falls across the end of any read of 1, 2, 4 or 8 KiB.
+fn browser_request(path: &str) -> Vec<u8> {
+    const TOTAL: usize = 8194;
+    let start = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
+         Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\n\
+         Accept-Language: en-GB,en;q=0.5\r\nConnection: close\r\nCookie: session="
+    );
+    let end = "\r\n\r\n";
+    let filler = TOTAL - start.len() - end.len();
+    let cookie: String = (0..filler)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    format!("{start}{cookie}{end}").into_bytes()
+}
+
+#[test]
+fn ex01_a_request_head_of_8_kib_is_read_whole() {
+    let site = Site::new().file("index.html", "<h1>home</h1>");
+    let server = start(site.path());
+    let request = browser_request("/index.html");
+    let mut stream = server.connect();
+    let _ = stream.write_all(&request);
+    let patience = Duration::from_secs(5);
+    let (mut raw, ending) = support::read_response_until(&mut stream, false, patience);
+    let ending = match ending {
+        // The response is whole: how does the connection end?
+        Ending::Complete => {
+            let (rest, ending) = support::read_to_close_until(&mut stream, patience);
+            raw.extend(rest);
+            ending
+        }
+        ending => ending,
+    };
+    let page = Exchange::new(request, raw).ended(ending).if_waiting(
+        "most likely still waiting for the end of the head, which arrived split across two \
+         reads (\\r\\n, then \\r\\n): look for \\r\\n\\r\\n in all the bytes read so far, not \
+         in the last read alone",
+    );
+    page.assert_status(200).assert_body("<h1>home</h1>");
+    if ending == Ending::Reset {
+        page.fail(&format!(
+            "the connection to close normally after the response; it was reset, which is \
+             what a system does when a program closes a connection with part of the request \
+             unread: read the whole head, all {} bytes of it (a browser sends this much with \
+             its cookies), not just what the first read returns",
+            page.request.len()
+        ));
+    }
+}
+
+/// 16 MiB of text, the same every time, so a short or garbled download shows.
+fn big_text() -> Vec<u8> {
+    (0..16u32 << 20)
+        .map(|i| match i % 64 {
+            63 => b'\n',
+            column => b'a' + ((i / 64 + column) % 26) as u8,
+        })
+        .collect()
+}
+
+#[test]
+fn ex01_a_16_mib_file_arrives_whole_and_byte_exact() {
+    let text = big_text();
+    let site = Site::new().file("big.txt", &text);
+    let server = start(site.path());
+    server.get("/big.txt").assert_status(200).assert_body(&text);
+}
+
+#[test]
+fn ex01_the_server_keeps_serving_after_bad_requests() {
+    let site = Site::new().file("index.html", "<h1>home</h1>");
+    let server = start(site.path());
+    let bad: [(&str, &[u8]); 3] = [
+        ("a connection that sent nothing", b""),
+        (
+            "bytes that are not HTTP (the start of an https:// request)",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+        ),
+        (
+            "a path that is not UTF-8 (/caf\\xe9.html)",
+            b"GET /caf\xe9.html HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+    ];
+    for (_, request) in bad {
+        let Ok(mut stream) = TcpStream::connect_timeout(&server.addr(), PATIENCE) else {
+            break; // it has stopped: the request below says so
+        };
+        let _ = stream.write_all(request);
+        // Done sending: a server reading to the end of the request sees the end here.
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let _ = support::read_to_close_until(&mut stream, Duration::from_secs(5));
+    }
+    let page = server
+        .get("/index.html")
+        .if_waiting("most likely still stuck on one of the bad requests before it");
+    if page.response.as_ref().map(|r| r.status) != Some(200) {
+        let sent: Vec<&str> = bad.iter().map(|(what, _)| *what).collect();
+        page.fail(&format!(
+            "status 200 for this request, sent after {}: one bad request must never stop a \
+             server (answer it with 400 or 404, or just close it, then go on to the next; \
+             the server's stderr below shows what went wrong)",
+            sent.join(", then ")
+        ));
+    }
+    page.assert_body("<h1>home</h1>");
 }
 
 #[test]
@@ -183,6 +397,10 @@ fn ex01_the_server_answers_one_request_after_another() {
 /// What a client run printed.
 struct ClientRun {
     command: String,
+    /// How long the client was given to finish.
+    limit: Duration,
+    /// How to play the fake server's part by hand.
+    replay: String,
     exit: Option<std::process::ExitStatus>,
     stdout: Vec<u8>,
     stderr: String,
@@ -193,14 +411,20 @@ impl ClientRun {
     fn fail(&self, expected: &str) -> ! {
         panic!(
             "\nexpected: {expected}\n\n--- command ---\n{}\n--- exit ---\n{}\n\
-             --- stdout ---\n{}\n--- stderr ---\n{}\n",
+             --- stdout ---\n{}\n--- stderr ---\n{}\n\n{}\n",
             self.command,
             self.exit.map_or(
-                "(still running after the time limit: stopped)".into(),
+                format!(
+                    "(none: the test gave up waiting after {:?} and stopped the client, which \
+                     was most likely still waiting for more of the response, or for the \
+                     server to close the connection)",
+                    self.limit
+                ),
                 |s| s.to_string()
             ),
             support::show(&self.stdout),
-            self.stderr
+            self.stderr,
+            self.replay
         )
     }
 
@@ -219,6 +443,11 @@ impl ClientRun {
 
 /// Runs the client (`WEBLAB_CLIENT`, or the kit's own) against `server` for `path`.
 fn run_client(server: &FakeServer, path: &str) -> ClientRun {
+    run_client_within(server, path, PATIENCE)
+}
+
+/// [`run_client`], stopping the client if it has not exited within `limit`.
+fn run_client_within(server: &FakeServer, path: &str, limit: Duration) -> ClientRun {
     let template = match std::env::var("WEBLAB_CLIENT") {
         Ok(template) => template,
         Err(_) if std::env::var_os("WEBLAB_SERVER").is_some() => {
@@ -259,7 +488,7 @@ fn run_client(server: &FakeServer, path: &str) -> ClientRun {
         let _ = closed_too.send(());
         text
     });
-    let deadline = Instant::now() + PATIENCE;
+    let deadline = Instant::now() + limit;
     let both_closed = (0..2).all(|_| {
         let left = deadline.saturating_duration_since(Instant::now());
         pipe_closed.recv_timeout(left).is_ok()
@@ -271,6 +500,12 @@ fn run_client(server: &FakeServer, path: &str) -> ClientRun {
     let exit = if both_closed { status } else { None };
     ClientRun {
         command: shown,
+        limit,
+        replay: format!(
+            "replay by hand: play the server with\n  {} | nc -l 8080\n(some nc want \
+             -l -p 8080), then run your client with: 127.0.0.1 8080 {path}",
+            support::shell_bytes(&server.reply)
+        ),
         exit,
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
@@ -328,8 +563,82 @@ fn ex02_client_prints_a_body_longer_than_one_read() {
     let run = run_client(&server, "/long.txt");
     if !run.printed(body.as_bytes()) {
         run.fail(&format!(
-            "all {} bytes of the body, up to 'line 03999 of a long body' (one recv() returns \
+            "all {} bytes of the body, up to 'line 03999 of a long body' (one read returns \
              only part of a long response: keep reading until the server closes)",
+            body.len()
+        ));
+    }
+}
+
+#[test]
+fn ex02_client_prints_a_reply_that_arrives_in_pieces() {
+    let body = "first part, second part, last part\n";
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    let whole = format!("{head}{body}");
+    // Cut in the middle of a header line and of the body, as a busy server sends it.
+    let cuts = [20, head.len() + 12, head.len() + 25];
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    for cut in cuts.into_iter().chain([whole.len()]) {
+        pieces.push(whole.as_bytes()[from..cut].to_vec());
+        from = cut;
+    }
+    let server = FakeServer::in_pieces(pieces, Duration::from_millis(100), Then::Close);
+    let run = run_client(&server, "/slow.txt");
+    if !run.printed(whole.as_bytes()) {
+        run.fail(&format!(
+            "the whole response, which the server sent in 4 pieces a tenth of a second \
+             apart: {:?} (one read returns what has arrived so far; keep reading until the \
+             server closes)",
+            whole
+        ));
+    }
+}
+
+/// A complete response, as a server that keeps connections open sends it: no
+/// `Connection: close`, so it waits for the next request instead of closing.
+const KEEP_ALIVE_HELLO: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\r\nHello from weblab\n";
+
+#[test]
+fn ex02_client_finishes_when_the_server_keeps_the_connection_open() {
+    const PROMPTLY: Duration = Duration::from_secs(4);
+    let server = FakeServer::reply(KEEP_ALIVE_HELLO, Then::CloseIfAsked);
+    let run = run_client_within(&server, "/hello.html", PROMPTLY);
+    if run.exit.is_none() {
+        run.fail(&format!(
+            "the client to print the response and exit within {PROMPTLY:?}; it was still \
+             running, waiting for the server to close. An HTTP/1.1 server keeps the \
+             connection open for the next request unless the request says \
+             'Connection: close' (RFC 9112, section 9.6): send that header, or stop \
+             reading once the Content-Length bytes of the body have come"
+        ));
+    }
+    run.assert_printed("Hello from weblab", "the body");
+}
+
+#[test]
+fn ex02_client_prints_a_binary_body_byte_exact() {
+    // Short enough to arrive in one read: this behaviour is about bytes, not reading.
+    let body = &binary_bytes()[..600];
+    let mut reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    reply.extend_from_slice(body);
+    let server = FakeServer::reply(&reply, Then::Close);
+    let run = run_client(&server, "/picture.png");
+    if !run.printed(body) {
+        run.fail(&format!(
+            "the {} bytes of the picture on stdout, byte for byte: write the bytes as they \
+             came (stdout.write_all, sys.stdout.buffer.write); decoding them as text first \
+             changes or rejects every byte that is not UTF-8",
             body.len()
         ));
     }
@@ -338,23 +647,59 @@ fn ex02_client_prints_a_body_longer_than_one_read() {
 // ---------------------------------------------------------------------------------------
 // 03: a thread per connection (assignment task 3)
 
+/// The proof that connections are served at once, whatever a server's reads look like: the
+/// first client connects and sends nothing yet (as a browser does when it opens a spare
+/// connection), so a server serving one connection at a time is stuck reading it, however
+/// it reads. The second client must be answered meanwhile, while the first is still
+/// waiting (not after the server gave up on it); then the first sends its request and
+/// must get its file too.
 #[test]
 fn ex03_a_second_client_is_served_while_the_first_is_still_sending() {
+    const SECOND_PATIENCE: Duration = Duration::from_secs(3);
+    const SERIAL: &str = "a server that serves one connection at a time makes every other \
+                          client wait for the slowest one: serve each connection in a thread \
+                          of its own";
     let site = Site::new().file("a.txt", "a").file("b.txt", "b");
     let server = start(site.path());
-    let mut first = half_request(&server, "/a.txt");
-    server.get("/b.txt").assert_status(200).assert_body("b");
-    let _ = first.write_all(b"\r\n\r\n");
-    let raw = read_response(&mut first, false);
-    let first = Exchange::new(
-        b"GET /a.txt HTTP/1.1\r\nHost: slow ... (then the rest)".to_vec(),
-        raw,
-    );
+    let mut first = server.connect();
+    let second_request = b"GET /b.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut second = server.connect();
+    let _ = second.write_all(second_request);
+    let (raw, ending) = support::read_response_until(&mut second, false, SECOND_PATIENCE);
+    let second = Exchange::new(second_request.to_vec(), raw)
+        .ended(ending)
+        .serving(site.path())
+        .if_waiting(&format!(
+            "most likely still busy with the first client's connection, which had sent \
+             nothing yet ({SERIAL})"
+        ));
+    if second.response.as_ref().map(|r| r.status) != Some(200) {
+        second.fail(
+            "the second client to get /b.txt while the first client, connected before it, \
+             had sent nothing yet",
+        );
+    }
+    second.assert_body("b");
+    // Had the server already given up on the first client (a read timeout, then 408), it
+    // served the second only after that: one connection at a time.
+    let (early, ending) = support::read_to_close_until(&mut first, Duration::from_millis(1));
+    if !matches!(ending, Ending::GaveUp(_)) {
+        Exchange::new(b"(nothing yet)".to_vec(), early)
+            .ended(ending)
+            .fail(&format!(
+                "the first client's connection to stay open, waiting for its request, while \
+                 the second client was served; the server had already answered it or closed \
+                 it, so it served the second only after giving up on the first ({SERIAL})"
+            ));
+    }
+    let first_request = b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let _ = first.write_all(first_request);
+    let (raw, ending) = support::read_response_until(&mut first, false, PATIENCE);
+    let first = Exchange::new(first_request.to_vec(), raw).ended(ending);
     if first.response.as_ref().map(|r| r.status) != Some(200) {
         first.fail(
-            "the first client, still sending while the second was served, to get its file \
-             too (a server that handles one connection at a time only serves the second \
-             client after giving up on the first)",
+            "the first client to get its file too, once it sent its request (the second \
+             client was served meanwhile)",
         );
     }
     first.assert_body("a");
@@ -457,12 +802,14 @@ fn ex04_shutdown_lets_the_response_in_flight_finish_and_exits_0() {
     let mut server = start(site.path());
     let mut stream = server.connect();
     let request = b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    stream.write_all(request).expect("send a request");
+    sent_or_explained(&mut stream, request);
     let mut head = Vec::new();
     let mut byte = [0];
-    while !head.ends_with(b"\r\n\r\n") {
+    while support::head_end(&head).is_none() {
         match stream.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
+            // A signal interrupts a read with a timeout: not a close (see read_response).
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             _ => Exchange::new(request.to_vec(), head).fail("a 200 response to start"),
         }
     }
@@ -558,6 +905,57 @@ fn ex05_an_absolute_path_never_leaves_the_root() {
 }
 
 #[test]
+fn ex05_percent_encoded_names_are_decoded() {
+    let site = Site::new()
+        .file("file with space.txt", "spaced")
+        .file("caf\u{e9}.txt", "accented")
+        .file("100%.txt", "percent");
+    let server = start(site.path());
+    // A browser sends a space as %20, and each byte of a UTF-8 name outside ASCII as %XX
+    // (RFC 3986, section 2.1); a % itself as %25.
+    for (target, body) in [
+        ("/file%20with%20space.txt", "spaced"),
+        ("/caf%C3%A9.txt", "accented"),
+        ("/100%25.txt", "percent"),
+    ] {
+        let page = server.get(target);
+        if page.response.as_ref().map(|r| r.status) != Some(200) {
+            page.fail(&format!(
+                "status 200 and the file {:?}: a path arrives percent-encoded, so decode \
+                 each %XX to its byte (after taking off the query) before looking for the \
+                 file",
+                body
+            ));
+        }
+        page.assert_body(body);
+    }
+}
+
+#[test]
+fn ex05_the_query_string_is_not_part_of_the_file_name() {
+    let site = Site::new()
+        .file("index.html", "home")
+        .file("style.css", "body {}");
+    let server = start(site.path());
+    // RFC 9112, section 3.2: the target is a path, then optionally `?` and a query. A
+    // static server ignores the query; browsers add one to bust caches (`?v=2`).
+    for (target, body) in [
+        ("/style.css?v=2", "body {}"),
+        ("/?lang=en", "home"),
+        ("/index.html?a=1&b=%20", "home"),
+    ] {
+        let page = server.get(target);
+        if page.response.as_ref().map(|r| r.status) != Some(200) {
+            page.fail(&format!(
+                "status 200 and the file {body:?}: everything from the '?' on is the query, \
+                 not part of the file's name"
+            ));
+        }
+        page.assert_body(body);
+    }
+}
+
+#[test]
 fn ex05_malformed_request_lines_get_400() {
     let site = Site::new().file("index.html", "home");
     let server = start(site.path());
@@ -590,7 +988,7 @@ fn ex05_head_sends_the_headers_without_the_body() {
     let server = start(site.path());
     let mut stream = server.connect();
     let request = b"HEAD /page.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    stream.write_all(request).expect("send a request");
+    sent_or_explained(&mut stream, request);
     // Read to the end: any byte after the head would be a body HEAD must not have.
     let raw = read_to_close(&mut stream);
     Exchange::new(request.to_vec(), raw)

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use weblab::grade::Role;
+
 fn students() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/students")
 }
@@ -17,39 +19,69 @@ fn python_is_here() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Runs `grade all` on one student's server (and the correct client), and returns the
-/// score, the maximum and the names of the failed behaviours, read from the JSON.
+/// Runs `grade all` on one student's server or client (the other role is not graded),
+/// and returns the score, the maximum and the names of the failed behaviours of that
+/// role, read from the JSON.
 ///
 /// The fixture servers are given port 0 and announce the port they got. With `{port}`, a
 /// port found free and then let go, two grading runs at once could be handed the same
 /// port, and one run's behaviour would be checked against the other run's server.
-fn grade(server: &str, json: &Path) -> (u32, u32, Vec<String>) {
-    let dir = students();
+fn grade(program: &str, role: Role, json: &Path) -> (u32, u32, Vec<String>) {
+    let path = students().join(program);
+    let command = match role {
+        Role::Server => format!("python3 \"{}\" 0 {{root}}", path.display()),
+        Role::Client => format!("python3 \"{}\" {{host}} {{port}} {{path}}", path.display()),
+    };
     let ran = Command::new(env!("CARGO_BIN_EXE_grade"))
         .args(["all", "--json"])
         .arg(json)
-        .env(
-            "WEBLAB_SERVER",
-            format!("python3 \"{}\" 0 {{root}}", dir.join(server).display()),
-        )
-        .env(
-            "WEBLAB_CLIENT",
-            format!(
-                "python3 \"{}\" {{host}} {{port}} {{path}}",
-                dir.join("client.py").display()
-            ),
-        )
-        .env("WEBLAB_PORT", "0") // they announce the port they got
+        .env_remove("WEBLAB_SERVER")
+        .env_remove("WEBLAB_CLIENT")
+        .env(role.variable(), command)
+        .env("WEBLAB_PORT", "0") // the servers announce the port they got
         .env_remove("WEBLAB_PRIVATE_TESTS")
         .output()
         .expect("run grade");
     assert!(
         ran.status.success(),
-        "grade failed for {server}:\n{}\n{}",
+        "grade failed for {program}:\n{}\n{}",
         String::from_utf8_lossy(&ran.stdout),
         String::from_utf8_lossy(&ran.stderr)
     );
-    results(json)
+    let (score, max, failed) = results(json);
+    let other_role = behaviours_of(|r| r != role);
+    let failed = failed
+        .into_iter()
+        .filter(|f| !other_role.contains(f))
+        .collect();
+    (score, max - points_of(|r| r != role), failed)
+}
+
+/// The public rubric's parts whose role `wanted` accepts.
+fn parts_of(wanted: impl Fn(Role) -> bool) -> Vec<weblab::grade::Part> {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rubric = std::fs::read_to_string(kit.join("exercises/rubric.toml")).expect("rubric");
+    weblab::grade::parse_rubric(&rubric)
+        .expect("the rubric parses")
+        .into_iter()
+        .filter(|p| !p.folder.is_empty() && wanted(p.role))
+        .collect()
+}
+
+fn behaviours_of(wanted: impl Fn(Role) -> bool) -> Vec<String> {
+    let parts = parts_of(wanted);
+    parts
+        .iter()
+        .flat_map(|p| p.behaviours.iter().map(|b| b.name.clone()))
+        .collect()
+}
+
+fn points_of(wanted: impl Fn(Role) -> bool) -> u32 {
+    let parts = parts_of(wanted);
+    parts
+        .iter()
+        .flat_map(|p| p.behaviours.iter().map(|b| b.points))
+        .sum()
 }
 
 /// The score, the maximum and the names of the failed behaviours in a results file,
@@ -81,61 +113,215 @@ fn results(json: &Path) -> (u32, u32, Vec<String>) {
     (score, max, lines.map(String::from).collect())
 }
 
-/// Grades one student's server and checks that it loses exactly the `expected` behaviours
-/// (none: full marks).
-fn assert_graded(server: &str, expected: &[&str]) {
+/// One student program, the behaviours it must lose (none: full marks), and words the
+/// explanation of its failures must hold, so the student is told what happened.
+struct Student {
+    program: &'static str,
+    role: Role,
+    loses: &'static [&'static str],
+    says: &'static [&'static str],
+}
+
+/// A student's server.
+const fn server(
+    program: &'static str,
+    loses: &'static [&'static str],
+    says: &'static [&'static str],
+) -> Student {
+    Student {
+        program,
+        role: Role::Server,
+        loses,
+        says,
+    }
+}
+
+/// A student's client.
+const fn client(
+    program: &'static str,
+    loses: &'static [&'static str],
+    says: &'static [&'static str],
+) -> Student {
+    Student {
+        program,
+        role: Role::Client,
+        loses,
+        says,
+    }
+}
+
+/// Grades each student and returns what went wrong: a student that lost other behaviours
+/// than its own, or whose explanations lack the words that name its mistake.
+fn misgraded(students: &[Student]) -> Vec<String> {
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let mut wrong = Vec::new();
+    for student in students {
+        let who = student.program;
+        let json = out.path().join(format!("{who}.json"));
+        let (score, max, failed) = grade(who, student.role, &json);
+        let written = std::fs::read_to_string(&json).unwrap_or_default();
+        if failed != student.loses {
+            wrong.push(format!(
+                "{who}: expected exactly these behaviours to fail: {:?}\nthese failed: \
+                 {failed:?}\n--- the grader's results ---\n{written}",
+                student.loses
+            ));
+            continue;
+        }
+        if student.loses.is_empty() && score != max {
+            wrong.push(format!("{who}: {score} of {max}, not full marks"));
+        }
+        // The JSON escapes the text: look for the words as JSON writes them.
+        for words in student.says {
+            let escaped = words.replace('\\', "\\\\").replace('"', "\\\"");
+            if !written.contains(&escaped) {
+                wrong.push(format!(
+                    "{who}: expected the explanation to say {words:?}\n--- the grader's \
+                     results ---\n{written}"
+                ));
+            }
+        }
+    }
+    wrong
+}
+
+#[track_caller]
+fn assert_graded(students: &[Student]) {
     if !python_is_here() {
         eprintln!("skipped: python3 is not installed");
         return;
     }
-    let out = tempfile::tempdir().expect("a temporary folder");
-    let json = out.path().join(format!("{server}.json"));
-    let (score, max, failed) = grade(server, &json);
-    if failed != expected {
-        // Show why each failed, from the results the grader wrote.
-        let written = std::fs::read_to_string(&json).unwrap_or_default();
-        panic!(
-            "{server}: expected exactly these behaviours to fail: {expected:?}\n\
-             these failed: {failed:?}\n\n--- the grader's results ---\n{written}"
-        );
-    }
-    if expected.is_empty() {
-        assert_eq!(score, max, "{server}: full marks");
-    } else {
-        assert!(score < max, "{server}: {score} of {max}");
-    }
+    let wrong = misgraded(students);
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n\n"));
 }
 
 #[test]
 fn a_correct_server_and_client_get_full_marks() {
-    assert_graded("correct.py", &[]);
+    assert_graded(&[
+        server("correct.py", &[], &[]),
+        client("client.py", &[], &[]),
+    ]);
 }
 
+/// Each of the classic mistakes, written the way students write them, loses exactly the
+/// behaviours it breaks, with words that name the mistake. One whole grading run each: too
+/// slow for every `cargo test` (several seconds apiece, mostly starting a Python server per
+/// behaviour), so `make test` and CI run it with `--ignored`. One run at a time: each
+/// already checks its behaviours in parallel, and several at once on a small machine
+/// starve the timing-bound ones.
 #[test]
-fn a_server_without_404_loses_exactly_that_behaviour() {
-    assert_graded("no_404.py", &["ex01_missing_file_gets_404"]);
+#[ignore = "a whole grading run per student server; make test runs it"]
+fn every_student_server_loses_exactly_the_behaviours_its_mistake_breaks() {
+    assert_graded(&[
+        server("no_404.py", &["ex01_missing_file_gets_404"], &[]),
+        server(
+            "escapes_root.py",
+            &["ex05_dot_dot_never_leaves_the_root"],
+            &["the file outside the root never to be sent"],
+        ),
+        server(
+            "no_content_length.py",
+            &["ex01_responses_carry_a_matching_content_length"],
+            &[],
+        ),
+        server(
+            "single_threaded.py",
+            &["ex03_a_second_client_is_served_while_the_first_is_still_sending"],
+            &["one connection at a time"],
+        ),
+        server(
+            "thread_per_connection.py",
+            &["ex04_the_thread_count_stays_bounded_under_many_connections"],
+            &[],
+        ),
+        // One recv(1024), as the lab skeleton has it.
+        server(
+            "one_recv.py",
+            &[
+                "ex01_a_request_split_across_writes_is_read_whole",
+                "ex01_a_request_head_of_8_kib_is_read_whole",
+                "ex05_a_request_line_over_8_kib_gets_414",
+                "ex05_a_client_too_slow_to_send_its_request_gets_408",
+            ],
+            &["the server answered after the first 8 bytes, \"GET /Hel\""],
+        ),
+        // One send() of the whole response: a 16 MiB file arrives cut short.
+        server(
+            "one_send.py",
+            &[
+                "ex01_a_16_mib_file_arrives_whole_and_byte_exact",
+                "ex04_shutdown_lets_the_response_in_flight_finish_and_exits_0",
+            ],
+            &["the body stopped short", "of 16 MiB arrived", "sendall"],
+        ),
+        server(
+            "no_percent_decoding.py",
+            &["ex05_percent_encoded_names_are_decoded"],
+            &["file with space.txt", "replay by hand"],
+        ),
+        server(
+            "query_kept.py",
+            &["ex05_the_query_string_is_not_part_of_the_file_name"],
+            &["curl -v 'http://127.0.0.1:8080/style.css?v=2'"],
+        ),
+        // open(path) in text mode: pictures break (as does ex04's 16 MiB binary file).
+        server(
+            "text_mode.py",
+            &[
+                "ex01_binary_files_are_served_byte_exact",
+                "ex04_shutdown_lets_the_response_in_flight_finish_and_exits_0",
+            ],
+            &["read files as bytes"],
+        ),
+        server(
+            "bare_lf.py",
+            &["ex01_every_line_of_the_response_head_ends_in_crlf"],
+            &["lines must end in \\r\\n"],
+        ),
+        // Strict UTF-8 decoding of the request, one connection at a time: a bad request
+        // kills it (and, serial, it loses exercise 03).
+        server(
+            "crashes_on_bad_request.py",
+            &[
+                "ex01_the_server_keeps_serving_after_bad_requests",
+                "ex03_a_second_client_is_served_while_the_first_is_still_sending",
+            ],
+            &[
+                "the connection was refused",
+                "UnicodeDecodeError",
+                "one connection at a time",
+            ],
+        ),
+    ]);
 }
 
-/// The rest of the fixtures, one whole grading run each: too slow for every `cargo test`
-/// (about 3 s apiece, mostly starting a Python server per behaviour), so `make test` and CI
-/// run it with `--ignored`. One run at a time: each already checks its behaviours in
-/// parallel, and several at once on a small machine starve the timing-bound ones.
+/// The same for the classic mistakes of a client.
 #[test]
-#[ignore = "four more whole grading runs; make test runs it"]
-fn every_other_student_server_loses_exactly_the_behaviour_its_bug_breaks() {
-    assert_graded("escapes_root.py", &["ex05_dot_dot_never_leaves_the_root"]);
-    assert_graded(
-        "no_content_length.py",
-        &["ex01_responses_carry_a_matching_content_length"],
-    );
-    assert_graded(
-        "single_threaded.py",
-        &["ex03_a_second_client_is_served_while_the_first_is_still_sending"],
-    );
-    assert_graded(
-        "thread_per_connection.py",
-        &["ex04_the_thread_count_stays_bounded_under_many_connections"],
-    );
+#[ignore = "a whole grading run per student client; make test runs it"]
+fn every_student_client_loses_exactly_the_behaviours_its_mistake_breaks() {
+    assert_graded(&[
+        // One recv(4096).
+        client(
+            "client_reads_once.py",
+            &[
+                "ex02_client_prints_a_body_longer_than_one_read",
+                "ex02_client_prints_a_reply_that_arrives_in_pieces",
+            ],
+            &["one read returns what has arrived so far"],
+        ),
+        // No Connection: close, and reading until the server closes.
+        client(
+            "client_keeps_alive.py",
+            &["ex02_client_finishes_when_the_server_keeps_the_connection_open"],
+            &["Connection: close", "still running"],
+        ),
+        // print(response.decode())
+        client(
+            "client_decodes_utf8.py",
+            &["ex02_client_prints_a_binary_body_byte_exact"],
+            &["byte for byte", "nc -l 8080"],
+        ),
+    ]);
 }
 
 /// Copies the folder `from` into `to`, leaving out build output.
@@ -206,11 +392,23 @@ fn checking_an_exercise_builds_the_students_crate_and_runs_its_behaviours() {
             said.contains("  FAIL  ") && explained,
             "{folder} as given: expected each FAIL with what went wrong under it, got:\n{said}"
         );
+        // The advice names the first failure's own hint; the program tested is named.
         let advice =
-            format!("Fix the first FAIL, then run this again. Stuck? make hint EX={exercise}");
+            format!("Fix the first FAIL, then run this again. Stuck? make hint EX={exercise} N=");
+        let last = said.lines().last().unwrap_or_default();
         assert!(
-            said.ends_with(&advice),
+            last.starts_with(&advice),
             "{folder} as given: expected advice at the end, got:\n{said}"
+        );
+        let program = given.join(folder).join("target").join("debug");
+        assert!(
+            said.contains(&format!("tested: {}", program.display())),
+            "{folder} as given: expected the program tested to be named, got:\n{said}"
+        );
+        // A todo!() reached by every request is explained once, not once per behaviour.
+        assert!(
+            said.contains("fail the same way as one shown in full above"),
+            "{folder} as given: expected identical failures shown once, got:\n{said}"
         );
 
         let solution = kit.join("exercises/solutions").join(folder);
@@ -295,6 +493,7 @@ fn grading_only_a_client_scores_the_client_and_says_no_server_was_given() {
     let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rubric = std::fs::read_to_string(kit.join("exercises/rubric.toml")).expect("rubric");
     let public: Vec<_> = weblab::grade::parse_rubric(&rubric)
+        .expect("the rubric parses")
         .into_iter()
         .filter(|p| !p.folder.is_empty())
         .collect();
@@ -326,13 +525,10 @@ fn grading_only_a_client_scores_the_client_and_says_no_server_was_given() {
     let points = |role_is_client: bool| -> (u32, Vec<String>) {
         let parts = public
             .iter()
-            .filter(|p| (p.role == "client") == role_is_client);
+            .filter(|p| (p.role == weblab::grade::Role::Client) == role_is_client);
         let behaviours: Vec<_> = parts.flat_map(|p| p.behaviours.iter()).collect();
-        let total = behaviours.iter().map(|(_, points)| points).sum();
-        (
-            total,
-            behaviours.iter().map(|(name, _)| name.clone()).collect(),
-        )
+        let total = behaviours.iter().map(|b| b.points).sum();
+        (total, behaviours.iter().map(|b| b.name.clone()).collect())
     };
     let ((client_points, _), (server_points, server_behaviours)) = (points(true), points(false));
     assert_eq!(failed, server_behaviours, "the failed behaviours:\n{said}");

@@ -11,7 +11,9 @@
 //! The behaviours are the tests of `tests/conformance.rs`; this command runs them with
 //! `cargo test` against the student's program (through `WEBLAB_SERVER` or `WEBLAB_CLIENT`)
 //! and turns libtest's output into words: each behaviour, passed or failed, and for a
-//! failure what was expected and what came back. Points live in `exercises/rubric.toml`.
+//! failure what was expected, what came back, and which hint helps. Points and hints live
+//! in `exercises/rubric.toml`, the registry of behaviours. `check NN` also runs the
+//! behaviours of the earlier exercises of the same role, so a regression shows.
 //! With `WEBLAB_SERVER` and/or `WEBLAB_CLIENT` set, `grade all` grades that command (in any
 //! language) instead of the crates in `exercises/`.
 
@@ -24,8 +26,8 @@ use clap::{Parser, Subcommand};
 #[path = "grade/class.rs"]
 mod class;
 use weblab::grade::{
-    find, gradescope_json, in_words, indent, parse_libtest, parse_rubric, pick_hint, rubric_report,
-    score, Graded, Outcome, Part, Scored,
+    check_report, cumulative, find, gradescope_json, parse_libtest, parse_rubric, pick_hint,
+    problems, rubric_report, score, Graded, Outcome, Part, Role, Scored,
 };
 
 /// Check, track and grade the weblab exercises.
@@ -75,9 +77,9 @@ enum Action {
 fn main() -> ExitCode {
     let args = Args::parse();
     let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rubric = match std::fs::read_to_string(kit.join("exercises/rubric.toml")) {
-        Ok(text) => parse_rubric(&text),
-        Err(error) => return fail(&format!("exercises/rubric.toml: {error}")),
+    let rubric = match read_rubric(kit) {
+        Ok(rubric) => rubric,
+        Err(why) => return fail(&why),
     };
     let exercises = args.exercises.unwrap_or_else(|| kit.join("exercises"));
     let grader = Grader {
@@ -86,7 +88,7 @@ fn main() -> ExitCode {
     };
     match args.action {
         Action::Check { exercise, quiet } => match find(&rubric, &exercise) {
-            Some(part) => grader.check(part, quiet),
+            Some(part) => grader.check(&rubric, part, quiet),
             None => fail(&format!("no exercise {exercise} in exercises/rubric.toml")),
         },
         Action::Progress => grader.progress(&rubric),
@@ -94,6 +96,28 @@ fn main() -> ExitCode {
         Action::All { json } => grader.grade_all(&rubric, &json),
         Action::Class(args) => class::grade_class(kit, &rubric, args),
         Action::Contain(args) => class::contain(args),
+    }
+}
+
+/// The registry of behaviours, checked against the suite it grades: a behaviour that is
+/// not a test, or has no points or no hint, is an error here rather than a mystery later.
+fn read_rubric(kit: &Path) -> Result<Vec<Part>, String> {
+    let text = std::fs::read_to_string(kit.join("exercises/rubric.toml"))
+        .map_err(|e| format!("exercises/rubric.toml: {e}"))?;
+    let rubric = parse_rubric(&text)?;
+    let suite = std::fs::read_to_string(kit.join("tests/conformance.rs"))
+        .map_err(|e| format!("tests/conformance.rs: {e}"))?;
+    let hints = |id: &str| {
+        std::fs::read_to_string(kit.join(format!("exercises/hints/{id}.md")))
+            .map_or(0, |t| t.split("\n## ").count() - 1)
+    };
+    let found = problems(&rubric, &suite, hints);
+    match found.is_empty() {
+        true => Ok(rubric),
+        false => Err(format!(
+            "exercises/rubric.toml does not match the suite:\n  {}",
+            found.join("\n  ")
+        )),
     }
 }
 
@@ -111,8 +135,9 @@ struct Grader<'a> {
 }
 
 impl Grader<'_> {
-    /// Builds an exercise's crate and returns the command line that runs its program.
-    fn build(&self, part: &Part) -> Result<String, String> {
+    /// Builds an exercise's crate where `cargo run` in its folder builds it (its own
+    /// `target/`), and returns the program's path.
+    fn build(&self, part: &Part) -> Result<PathBuf, String> {
         let folder = self.exercises.join(&part.folder);
         let manifest = folder.join("Cargo.toml");
         let cargo_toml = std::fs::read_to_string(&manifest)
@@ -123,12 +148,9 @@ impl Grader<'_> {
             .and_then(|l| l.strip_prefix('='))
             .map(|n| n.trim().trim_matches('"').to_string())
             .ok_or_else(|| format!("{}: no package name", manifest.display()))?;
-        // One target folder per copy of the exercises: two copies of a crate share its
-        // name, and cargo would take one's build for the other's.
-        let target = self
-            .kit
-            .join("target/exercises")
-            .join(folder_key(self.exercises));
+        // The crate's own target folder, as `cargo run` there uses: the program tested is
+        // the one the student runs. (CARGO_TARGET_DIR would move it, so it is said here.)
+        let target = folder.join("target");
         let built = Command::new(cargo())
             .args(["build", "--quiet", "--manifest-path"])
             .arg(&manifest)
@@ -142,14 +164,9 @@ impl Grader<'_> {
                 String::from_utf8_lossy(&built.stderr)
             ));
         }
-        let program = target
+        Ok(target
             .join("debug")
-            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-        let args = match part.role.as_str() {
-            "client" => "{host} {port} {path}",
-            _ => "{port} {root}",
-        };
-        Ok(format!("\"{}\" {args}", program.display()))
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
     }
 
     /// Runs the conformance tests whose names contain one of `filters`, with `env` set
@@ -183,49 +200,44 @@ impl Grader<'_> {
         Ok(outcomes)
     }
 
-    /// Builds one exercise and runs its behaviours: each behaviour's outcome.
-    fn outcomes(&self, part: &Part) -> Vec<Scored> {
-        let results = self.build(part).and_then(|program| {
-            let variable = match part.role.as_str() {
-                "client" => "WEBLAB_CLIENT",
-                _ => "WEBLAB_SERVER",
-            };
-            let env = [(variable, program)];
-            self.run(&[format!("ex{}_", part.id)], &env)
+    /// Builds exercise `part` and runs the behaviours of `parts` against its program:
+    /// each part's scored behaviours, and the program tested (or why none was).
+    fn outcomes<'p>(&self, part: &Part, parts: &[&'p Part]) -> (Graded<'p>, String) {
+        let program = self.build(part);
+        let tested = match &program {
+            Ok(path) => format!(
+                "{} (built from {})",
+                path.display(),
+                self.exercises.join(&part.folder).display()
+            ),
+            Err(_) => format!("nothing: {} did not build", part.folder),
+        };
+        let results = program.and_then(|path| {
+            let command = format!("\"{}\" {}", path.display(), part.role.arguments());
+            let filters: Vec<String> = parts.iter().map(|p| format!("ex{}_", p.id)).collect();
+            self.run(&filters, &[(part.role.variable(), command)])
         });
-        score(part, &results)
+        let graded = parts.iter().map(|p| (*p, score(p, &results))).collect();
+        (graded, tested)
     }
 
-    fn check(&self, part: &Part, quiet: bool) -> ExitCode {
-        let outcomes = self.outcomes(part);
-        let passed = outcomes.iter().filter(|(_, _, o)| o.passed).count();
-        if !quiet {
-            println!("exercise {}: {} ({})\n", part.id, part.title, part.task);
-            for (test, _, outcome) in &outcomes {
-                let mark = if outcome.passed { "PASS" } else { "FAIL" };
-                println!("  {mark}  {}", in_words(test));
-                if !outcome.passed {
-                    println!("{}", indent(&outcome.output, "        "));
-                }
-            }
-            println!();
+    fn check(&self, rubric: &[Part], part: &Part, quiet: bool) -> ExitCode {
+        let parts = cumulative(rubric, part);
+        let (checked, tested) = self.outcomes(part, &parts);
+        print!("{}", check_report(part, &checked, &tested, quiet));
+        let all_passed = checked
+            .iter()
+            .all(|(_, outcomes)| outcomes.iter().all(|(_, _, o)| o.passed));
+        match all_passed {
+            true => ExitCode::SUCCESS,
+            false => ExitCode::from(1),
         }
-        println!("{passed} of {} behaviours pass.", outcomes.len());
-        if passed == outcomes.len() {
-            return ExitCode::SUCCESS;
-        }
-        if !quiet {
-            println!(
-                "Fix the first FAIL, then run this again. Stuck? make hint EX={}",
-                part.id
-            );
-        }
-        ExitCode::from(1)
     }
 
     fn progress(&self, rubric: &[Part]) -> ExitCode {
         for part in rubric.iter().filter(|p| !p.folder.is_empty()) {
-            let outcomes = self.outcomes(part);
+            let (graded, _) = self.outcomes(part, &cumulative(rubric, part));
+            let outcomes: Vec<&Scored> = graded.iter().flat_map(|(_, o)| o.iter()).collect();
             let passed = outcomes.iter().filter(|(_, _, o)| o.passed).count();
             let state = match passed == outcomes.len() {
                 true => "done",
@@ -257,7 +269,10 @@ impl Grader<'_> {
             self.grade_commands(&parts, server, client)
         } else {
             println!("weblab grade: {}\n", self.exercises.display());
-            parts.iter().map(|p| (*p, self.outcomes(p))).collect()
+            parts
+                .iter()
+                .flat_map(|p| self.outcomes(p, &[*p]).0)
+                .collect()
         };
         print!("{}", rubric_report(&graded));
         let written = std::fs::create_dir_all(json.parent().unwrap_or(Path::new(".")))
@@ -279,14 +294,14 @@ impl Grader<'_> {
         client: Option<String>,
     ) -> Graded<'p> {
         let (has_server, has_client) = (server.is_some(), client.is_some());
-        let given = |role: &str| match role {
-            "client" => has_client,
-            _ => has_server,
+        let given = |role: Role| match role {
+            Role::Client => has_client,
+            Role::Server => has_server,
         };
         let filters: Vec<String> = parts
             .iter()
-            .filter(|p| given(&p.role))
-            .flat_map(|p| p.behaviours.iter().map(|(test, _)| test.clone()))
+            .filter(|p| given(p.role))
+            .flat_map(|p| p.behaviours.iter().map(|b| b.name.clone()))
             .collect();
         let mut env = Vec::new();
         env.extend(server.map(|s| ("WEBLAB_SERVER", s)));
@@ -295,28 +310,18 @@ impl Grader<'_> {
         parts
             .iter()
             .map(|part| {
-                let results = match given(&part.role) {
+                let results = match given(part.role) {
                     true => results.clone(),
                     false => Err(format!(
-                        "no {0} was given to grade (set WEBLAB_{1})",
+                        "no {} was given to grade (set {})",
                         part.role,
-                        part.role.to_uppercase()
+                        part.role.variable()
                     )),
                 };
                 (*part, score(part, &results))
             })
             .collect()
     }
-}
-
-/// A short name for a folder, the same on every run of this build of the grader: a hash
-/// of its absolute path.
-fn folder_key(folder: &Path) -> String {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let path = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
-    let mut hasher = DefaultHasher::new(); // fixed keys: the same hash every time
-    path.hash(&mut hasher);
-    format!("{:016x}", hasher.finish())
 }
 
 fn cargo() -> String {

@@ -33,12 +33,17 @@ pub enum Then {
     /// Keep the connection open until the client closes it, as a keep-alive
     /// server would. A client that waits for EOF here hangs until its timeout.
     KeepOpen,
+    /// What an HTTP/1.1 server does: close if the request said `Connection: close`,
+    /// else keep the connection open for the next request (RFC 9112, section 9.3).
+    CloseIfAsked,
 }
 
 /// One scripted connection on a loopback port.
 pub struct FakeServer {
     /// Where the server listens (port chosen by the OS).
     pub addr: SocketAddr,
+    /// The bytes it answers with, all pieces together.
+    pub reply: Vec<u8>,
     thread: Option<JoinHandle<io::Result<Vec<u8>>>>,
 }
 
@@ -60,8 +65,25 @@ impl FakeServer {
 
     /// Like [`FakeServer::reply`] on any local address, such as `[::1]:0`.
     pub fn bind(addr: &str, reply: &[u8], then: Then) -> io::Result<FakeServer> {
-        let reply = reply.to_vec();
-        FakeServer::spawn(addr, move |listener| serve_once(listener, &reply, then))
+        FakeServer::in_pieces_at(addr, vec![reply.to_vec()], Duration::ZERO, then)
+    }
+
+    /// A server on `127.0.0.1:0` that writes its reply in `pieces`, with `pause` before
+    /// each after the first, as a busy server or a slow network delivers it.
+    pub fn in_pieces(pieces: Vec<Vec<u8>>, pause: Duration, then: Then) -> FakeServer {
+        FakeServer::in_pieces_at("127.0.0.1:0", pieces, pause, then).expect("bind 127.0.0.1:0")
+    }
+
+    fn in_pieces_at(
+        addr: &str,
+        pieces: Vec<Vec<u8>>,
+        pause: Duration,
+        then: Then,
+    ) -> io::Result<FakeServer> {
+        let reply = pieces.concat();
+        FakeServer::spawn(addr, reply, move |listener| {
+            serve_once(listener, &pieces, pause, then)
+        })
     }
 
     /// A server on `127.0.0.1:0` that answers with `reply`, then sends `piece`
@@ -70,7 +92,7 @@ impl FakeServer {
     /// [`DRIP_FOR`], then closes.
     pub fn drip(reply: &[u8], piece: &[u8], every: Duration) -> FakeServer {
         let (reply, piece) = (reply.to_vec(), piece.to_vec());
-        FakeServer::spawn("127.0.0.1:0", move |listener| {
+        FakeServer::spawn("127.0.0.1:0", reply.clone(), move |listener| {
             serve_dripping(listener, &reply, &piece, every)
         })
         .expect("bind 127.0.0.1:0")
@@ -78,6 +100,7 @@ impl FakeServer {
 
     fn spawn(
         addr: &str,
+        reply: Vec<u8>,
         serve: impl FnOnce(&TcpListener) -> io::Result<Vec<u8>> + Send + 'static,
     ) -> io::Result<FakeServer> {
         let listener = TcpListener::bind(addr)?;
@@ -85,6 +108,7 @@ impl FakeServer {
         let thread = thread::spawn(move || serve(&listener));
         Ok(FakeServer {
             addr,
+            reply,
             thread: Some(thread),
         })
     }
@@ -124,15 +148,35 @@ impl Drop for FakeServer {
     }
 }
 
-fn serve_once(listener: &TcpListener, reply: &[u8], then: Then) -> io::Result<Vec<u8>> {
+fn serve_once(
+    listener: &TcpListener,
+    pieces: &[Vec<u8>],
+    pause: Duration,
+    then: Then,
+) -> io::Result<Vec<u8>> {
     let (mut stream, _) = listener.accept()?;
     stream.set_read_timeout(Some(SAFETY_TIMEOUT))?;
     stream.set_write_timeout(Some(SAFETY_TIMEOUT))?;
     // Read the whole request before replying: closing a socket with unread
     // input makes the OS send a reset, which could destroy our reply.
     let request = read_request(&mut stream)?;
-    stream.write_all(reply)?;
-    if then == Then::KeepOpen {
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            // The pause is the behaviour under test (a reply that arrives in pieces),
+            // not a wait for some event.
+            thread::sleep(pause);
+        }
+        stream.write_all(piece)?;
+        stream.flush()?;
+    }
+    let asked_to_close = String::from_utf8_lossy(&request)
+        .to_ascii_lowercase()
+        .split("\r\n")
+        .any(|line| {
+            line.strip_prefix("connection:")
+                .is_some_and(|v| v.split(',').any(|o| o.trim() == "close"))
+        });
+    if then == Then::KeepOpen || (then == Then::CloseIfAsked && !asked_to_close) {
         let mut sink = Vec::new();
         // Ends when the client closes (or at the safety timeout).
         let _ = stream.take(1024 * 1024).read_to_end(&mut sink);

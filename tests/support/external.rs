@@ -216,6 +216,7 @@ impl TestServer {
                 stderr,
                 stderr_done,
                 port_turn: None,
+                root: root.to_path_buf(),
             },
         };
         server.await_ready(template, &announced);

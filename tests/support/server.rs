@@ -36,6 +36,8 @@ pub(super) enum Running {
         stderr_done: std::sync::mpsc::Receiver<()>,
         /// For a server on a fixed port: its turn on the port, given back once it stops.
         port_turn: Option<std::fs::File>,
+        /// The folder it serves, listed when a request for a file fails.
+        root: std::path::PathBuf,
     },
 }
 
@@ -153,7 +155,11 @@ impl TestServer {
 
     /// Sends raw bytes and reads the response until the server closes.
     pub fn send(&self, request: impl AsRef<[u8]>) -> Exchange {
-        exchange(self.addr, request.as_ref())
+        let exchange = exchange(self.addr, request.as_ref());
+        match &self.running {
+            Running::External { root, .. } => exchange.serving(root),
+            _ => exchange,
+        }
     }
 
     /// Opens a connection, for tests that send in several steps.

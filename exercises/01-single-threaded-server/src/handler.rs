@@ -57,7 +57,7 @@ pub fn find_file(root: &Path, path: &str) -> Option<PathBuf> {
 /// ```text
 /// HTTP/1.1 200 OK\r\n
 /// Content-Type: text/html\r\n
-/// Content-Length: 13\r\n
+/// Content-Length: 14\r\n
 /// Connection: close\r\n
 /// \r\n
 /// <h1>Hello</h1>

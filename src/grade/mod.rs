@@ -1,86 +1,21 @@
-//! Grading: the rubric, the behaviours' outcomes, and the reports made of them.
+//! Grading: the registry of behaviours, their outcomes, and the reports made of them.
 //!
-//! The behaviours are the tests of `tests/conformance.rs`. The `grade` command runs them
-//! with `cargo test` against a student's program and hands libtest's output to
-//! [`parse_libtest`]; [`score`] weighs each behaviour with its points from
-//! `exercises/rubric.toml` ([`parse_rubric`]); [`rubric_report`] and [`gradescope_json`]
-//! write the result for a person and for Gradescope. Everything here is plain text in,
-//! plain text out, so it is tested without running anything.
+//! The behaviours are the tests of `tests/conformance.rs`; `exercises/rubric.toml` is
+//! their registry ([`parse_rubric`]): each one's exercise, role, points, hint and lesson.
+//! The `grade` command runs them with `cargo test` against a student's program and hands
+//! libtest's output to [`parse_libtest`]; [`score`] weighs each behaviour with its points;
+//! [`check_report`], [`rubric_report`] and [`gradescope_json`] write the result for a
+//! student, an instructor and Gradescope. Everything here is plain text in, plain text
+//! out, so it is tested without running anything.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-// ---------------------------------------------------------------------------------------
-// The rubric
+mod check;
+mod rubric;
 
-/// One part of the rubric: an exercise (or the private cases) and its behaviours.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Part {
-    /// The exercise's number as the rubric writes it (`01`), or `private`.
-    pub id: String,
-    /// What the exercise builds, in a few words.
-    pub title: String,
-    /// Which task of the assignment it belongs to (`Task 1`, `Beyond`).
-    pub task: String,
-    /// The exercise's crate under `exercises/`; empty for a part with no crate.
-    pub folder: String,
-    /// `server` or `client`: which program its behaviours test.
-    pub role: String,
-    /// Each behaviour (a test of `tests/conformance.rs`) and its points.
-    pub behaviours: Vec<(String, u32)>,
-}
-
-/// Reads the small subset of TOML the rubric uses: `[id]` sections of `key = value` lines.
-pub fn parse_rubric(text: &str) -> Vec<Part> {
-    let mut parts: Vec<Part> = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(id) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            parts.push(Part {
-                id: id.to_string(),
-                title: String::new(),
-                task: String::new(),
-                folder: String::new(),
-                role: String::new(),
-                behaviours: Vec::new(),
-            });
-            continue;
-        }
-        let (Some(part), Some((key, value))) = (parts.last_mut(), line.split_once('=')) else {
-            continue;
-        };
-        let value = value.trim().trim_matches('"').to_string();
-        match key.trim() {
-            "title" => part.title = value,
-            "task" => part.task = value,
-            "folder" => part.folder = value,
-            "role" => part.role = value,
-            test => part
-                .behaviours
-                .push((test.to_string(), value.parse().unwrap_or(0))),
-        }
-    }
-    parts
-}
-
-/// The part for an exercise number, written `1`, `01` or `ex01`.
-pub fn find<'a>(rubric: &'a [Part], id: &str) -> Option<&'a Part> {
-    let id = id.trim_start_matches("ex");
-    rubric
-        .iter()
-        .find(|p| p.id == id || p.id == format!("{id:0>2}"))
-}
-
-/// A behaviour's name in words: `ex01_missing_file_gets_404` -> "missing file gets 404".
-pub fn in_words(test: &str) -> String {
-    let words = match test.split_once('_') {
-        Some((prefix, rest)) if prefix.starts_with("ex") => rest,
-        _ => test,
-    };
-    words.replace('_', " ")
-}
+pub use check::check_report;
+pub use rubric::{cumulative, find, in_words, parse_rubric, problems, Behaviour, Part, Role};
 
 // ---------------------------------------------------------------------------------------
 // Outcomes
@@ -104,7 +39,8 @@ pub type Graded<'p> = Vec<(&'p Part, Vec<Scored>)>;
 pub fn score(part: &Part, results: &Result<HashMap<String, Outcome>, String>) -> Vec<Scored> {
     part.behaviours
         .iter()
-        .map(|(test, points)| {
+        .map(|behaviour| {
+            let (test, points) = (&behaviour.name, &behaviour.points);
             let outcome = match results {
                 Ok(outcomes) => outcomes.get(test).cloned().unwrap_or(Outcome {
                     passed: false,
@@ -275,25 +211,33 @@ pub fn pick_hint(text: &str, id: &str, number: usize) -> Result<String, String> 
 mod tests {
     use super::*;
 
-    const RUBRIC: &str = "\
+    const RUBRIC: &str = r#"
 # points per behaviour
-stray = 1
 
 [01]
-title = \"The single-threaded server\"
-task = \"Task 1\"
-folder = \"01-single-threaded-server\"
-role = \"server\"
+title = "The single-threaded server"
+task = "Task 1"
+folder = "01-single-threaded-server"
+role = "server"
 # ex01_old_behaviour = 5 (a behaviour commented out)
-ex01_missing_file_gets_404 = 3
+ex01_missing_file_gets_404 = { points = 3, hint = 2, teaches = "404, \"Not Found\", and a \\" }
 ex01_slash_serves_index_html = 2
 
 [02]
-title = \"The client\"
-task = \"Task 2\"
-role = \"client\"
-ex02_client_prints_a_404_response = two
-";
+title = "The client"
+task = "Task 2"
+role = "client"
+ex02_client_prints_a_404_response = { hint = 1, points = 2 }
+"#;
+
+    fn behaviour(name: &str, points: u32, hint: usize, teaches: &str) -> Behaviour {
+        Behaviour {
+            name: name.into(),
+            points,
+            hint,
+            teaches: teaches.into(),
+        }
+    }
 
     fn part(id: &str, behaviours: &[(&str, u32)]) -> Part {
         Part {
@@ -301,8 +245,11 @@ ex02_client_prints_a_404_response = two
             title: "The server".into(),
             task: "Task 1".into(),
             folder: String::new(),
-            role: "server".into(),
-            behaviours: behaviours.iter().map(|&(t, p)| (t.into(), p)).collect(),
+            role: Role::Server,
+            behaviours: behaviours
+                .iter()
+                .map(|&(t, p)| behaviour(t, p, 1, ""))
+                .collect(),
         }
     }
 
@@ -314,8 +261,8 @@ ex02_client_prints_a_404_response = two
     }
 
     #[test]
-    fn the_rubric_reads_sections_keys_and_points() {
-        let rubric = parse_rubric(RUBRIC);
+    fn the_rubric_reads_sections_keys_points_hints_and_lessons() {
+        let rubric = parse_rubric(RUBRIC).expect("a rubric");
         assert_eq!(rubric.len(), 2, "{rubric:?}");
         assert_eq!(
             rubric[0],
@@ -324,37 +271,99 @@ ex02_client_prints_a_404_response = two
                 title: "The single-threaded server".into(),
                 task: "Task 1".into(),
                 folder: "01-single-threaded-server".into(),
-                role: "server".into(),
+                role: Role::Server,
                 behaviours: vec![
-                    ("ex01_missing_file_gets_404".into(), 3),
-                    ("ex01_slash_serves_index_html".into(), 2),
+                    behaviour(
+                        "ex01_missing_file_gets_404",
+                        3,
+                        2,
+                        "404, \"Not Found\", and a \\"
+                    ),
+                    behaviour("ex01_slash_serves_index_html", 2, 0, ""),
                 ],
             }
         );
-        // No folder given; points that are not a number count for nothing.
+        // No folder given; fields in any order.
         assert_eq!(rubric[1].folder, "");
-        assert_eq!(rubric[1].role, "client");
+        assert_eq!(rubric[1].role, Role::Client);
         assert_eq!(
             rubric[1].behaviours,
-            [("ex02_client_prints_a_404_response".to_string(), 0)]
+            [behaviour("ex02_client_prints_a_404_response", 2, 1, "")]
         );
     }
 
     #[test]
-    fn the_kits_own_rubric_parses_with_points_for_every_behaviour() {
-        let text = include_str!("../exercises/rubric.toml");
-        let rubric = parse_rubric(text);
+    fn a_rubric_line_that_cannot_be_read_is_an_error_naming_it() {
+        let cases = [
+            (
+                "[01]\nrole = \"browser\"\n",
+                "line 2: unknown role \"browser\"",
+            ),
+            (
+                "[01]\nex01_a = two\n",
+                "line 2: ex01_a: points must be a whole number",
+            ),
+            (
+                "[01]\nrole = \"server\"\nex01_a = { points = 1, colour = 2 }\n",
+                "unknown field `colour`",
+            ),
+            ("[01]\nex01_a = 1\n", "[01] has no role"),
+            ("ex01_a = 1\n", "line 1: a key before the first [section]"),
+            (
+                "[01]\nrole = server\n",
+                "line 2: expected a \"quoted string\"",
+            ),
+        ];
+        for (text, expected) in cases {
+            match parse_rubric(text) {
+                Err(why) => assert!(why.contains(expected), "{text:?}: {why}"),
+                Ok(rubric) => panic!("{text:?} was read as {rubric:?}"),
+            }
+        }
+    }
+
+    /// The registry is true to the suite: every behaviour in the rubric is a test of
+    /// tests/conformance.rs, every `exNN_` test there is graded, each has points and a hint
+    /// that exists, and each part has a known role (else the rubric would not parse).
+    #[test]
+    fn the_kits_own_rubric_names_real_behaviours_with_points_and_hints() {
+        let rubric = parse_rubric(include_str!("../../exercises/rubric.toml"));
+        let rubric = rubric.expect("the kit's rubric parses");
         assert!(rubric.len() >= 5, "{rubric:?}");
+        let suite = include_str!("../../tests/conformance.rs");
+        let hints = |id: &str| {
+            let path = format!("{}/exercises/hints/{id}.md", env!("CARGO_MANIFEST_DIR"));
+            std::fs::read_to_string(path).map_or(0, |t| t.split("\n## ").count() - 1)
+        };
+        let problems = problems(&rubric, suite, hints);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
         for part in &rubric {
             assert!(!part.title.is_empty(), "{part:?}");
-            assert!(!part.behaviours.is_empty(), "{part:?}");
-            assert!(part.behaviours.iter().all(|(_, p)| *p > 0), "{part:?}");
         }
     }
 
     #[test]
+    fn the_registry_check_finds_a_missing_test_no_points_a_bad_hint_and_an_ungraded_test() {
+        let suite = "#[test]\nfn ex01_a() {}\n#[test]\nfn ex01_forgotten() {}\n\
+                     #[test]\n#[ignore]\nfn ex01_b() {}\nfn helper() {}\n";
+        let mut one = part("01", &[("ex01_a", 0), ("ex01_typo", 2), ("ex01_b", 1)]);
+        one.folder = "01-x".into();
+        one.behaviours[2].hint = 9;
+        let found = problems(&[one], suite, |_| 4);
+        assert_eq!(
+            found,
+            [
+                "[01] ex01_a: no points",
+                "[01] ex01_typo: no test of that name in tests/conformance.rs",
+                "[01] ex01_b: hint 9 does not exist (exercise 01 has hints 1 to 4)",
+                "ex01_forgotten: a behaviour of the suite that no part grades",
+            ]
+        );
+    }
+
+    #[test]
     fn an_exercise_is_found_by_any_spelling_of_its_number() {
-        let rubric = parse_rubric(RUBRIC);
+        let rubric = parse_rubric(RUBRIC).expect("a rubric");
         for id in ["01", "1", "ex01", "ex1"] {
             assert_eq!(find(&rubric, id).map(|p| p.id.as_str()), Some("01"), "{id}");
         }
@@ -363,6 +372,23 @@ ex02_client_prints_a_404_response = two
             Some("The client")
         );
         assert_eq!(find(&rubric, "03"), None);
+    }
+
+    #[test]
+    fn a_check_runs_the_earlier_exercises_of_the_same_role_first() {
+        let rubric = parse_rubric(include_str!("../../exercises/rubric.toml")).expect("rubric");
+        let ids = |id: &str| -> Vec<String> {
+            let part = find(&rubric, id).expect("a part");
+            cumulative(&rubric, part)
+                .iter()
+                .map(|p| p.id.clone())
+                .collect()
+        };
+        assert_eq!(ids("01"), ["01"]);
+        assert_eq!(ids("02"), ["02"]);
+        assert_eq!(ids("03"), ["01", "03"]);
+        assert_eq!(ids("05"), ["01", "03", "04", "05"]);
+        assert_eq!(ids("private"), ["private"]);
     }
 
     #[test]
