@@ -642,14 +642,13 @@ pub fn shell_bytes(bytes: &[u8]) -> String {
     )
 }
 
+/// One byte inside a Python `b'...'` that is itself inside a shell's double quotes: the
+/// shell's specials (`"`, `$`, `` ` ``, `\`) and the quote are written as `\xHH`.
 fn python_byte(b: u8, out: &mut String) {
     match b {
         b'\r' => out.push_str("\\r"),
         b'\n' => out.push_str("\\n"),
-        b'\\' => out.push_str("\\\\"),
-        b'\'' => out.push_str("\\'"),
-        b'"' => out.push_str("\\x22"),
-        b'$' | b'`' => {
+        b'"' | b'$' | b'`' | b'\\' | b'\'' => {
             let _ = write!(out, "\\x{b:02x}");
         }
         0x20..=0x7e => out.push(b as char),
