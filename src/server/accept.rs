@@ -10,8 +10,13 @@
 //!
 //! - **A spare descriptor** (libev's and libuv's trick): the server keeps one descriptor
 //!   open for nothing. When `accept` fails for lack of descriptors it closes the spare,
-//!   accepts the waiting connections one at a time, answers each 503 and closes it, then
-//!   takes the spare back. Clients learn at once that the server is full.
+//!   accepts the waiting connections one at a time, answers each 503 and closes it.
+//!   Clients learn at once that the server is full. The newest of them may not have sent
+//!   its request yet, and closing its socket before the request arrives would make the
+//!   kernel answer the request with a reset, which can destroy the 503 before the client
+//!   reads it; so that one is kept open, in the spare's place, until the next connection
+//!   needs the descriptor (by then its request has long arrived). The spare is opened
+//!   again as soon as a descriptor is free.
 //! - **A pause** (nginx's): the listener is left out of the poller for a moment, so no
 //!   event calls for accepting until descriptors may have been freed.
 
@@ -73,12 +78,17 @@ impl Acceptor {
         })
     }
 
-    /// After the listener's readiness event: up to [`ACCEPT_BATCH`] new connections.
-    /// Watches the listener again unless the process is out of descriptors, in which case
-    /// it answers what it can with 503 and pauses.
-    pub(crate) fn accept(&mut self) -> Vec<(TcpStream, SocketAddr)> {
+    /// After the listener's readiness event: new connections, up to [`ACCEPT_BATCH`] and
+    /// for as long as `wants_more(accepted so far)` says (always at least one). Watches the
+    /// listener again unless the process is out of descriptors, in which case it answers
+    /// what it can with 503 and pauses.
+    pub(crate) fn accept(
+        &mut self,
+        wants_more: impl Fn(usize) -> bool,
+    ) -> Vec<(TcpStream, SocketAddr)> {
+        take_back_spare(&self.shared);
         let mut accepted = Vec::new();
-        while accepted.len() < ACCEPT_BATCH {
+        while accepted.len() < ACCEPT_BATCH && (accepted.is_empty() || wants_more(accepted.len())) {
             let next = match self.nonblocking {
                 true => accept_nonblocking(&self.listener),
                 false => self.listener.accept(),
@@ -217,25 +227,52 @@ fn is_out_of_descriptors(error: &io::Error) -> bool {
 }
 
 /// Opens the descriptor kept spare for [`shed_with_spare`].
-pub(crate) fn open_spare() -> Option<File> {
+fn open_spare() -> Option<File> {
     let null_device = if cfg!(windows) { "NUL" } else { "/dev/null" };
     File::open(null_device).ok()
 }
 
-/// Out of descriptors: frees the spare one, and with it answers waiting connections 503,
-/// one at a time, then takes it back.
+/// The descriptor kept for the moment the process runs out, and the last connection
+/// turned away with it.
+#[derive(Default)]
+pub(crate) struct Spare {
+    file: Option<File>,
+    /// Answered 503 and shut down for writing, but kept open (see the module docs).
+    last_refused: Option<TcpStream>,
+}
+
+impl Spare {
+    pub(crate) fn open() -> Spare {
+        Spare {
+            file: open_spare(),
+            last_refused: None,
+        }
+    }
+}
+
+/// Out of descriptors: frees the spare one (or the one the last refused connection holds),
+/// and with it answers waiting connections 503, one at a time, keeping the newest open.
 fn shed_with_spare(listener: &TcpListener, shared: &Shared) {
     let mut spare = shared.spare.lock().unwrap_or_else(PoisonError::into_inner);
-    if spare.take().is_none() {
-        return; // another thread holds the freed descriptor, or it could not be reopened
+    if spare.file.take().is_none() && spare.last_refused.take().is_none() {
+        return; // another thread has the freed descriptor
     }
     for _ in 0..SHED_BATCH {
+        // The one kept open has had its time: its descriptor is the one to use.
+        drop(spare.last_refused.take());
         match listener.accept() {
-            Ok((stream, peer)) => refuse(stream, peer, shared),
+            Ok((stream, peer)) => spare.last_refused = Some(refuse(stream, peer, shared)),
             Err(_) => break,
         }
     }
-    *spare = open_spare();
+}
+
+/// Opens the spare descriptor again if it is not open, when a descriptor is free.
+fn take_back_spare(shared: &Shared) {
+    let mut spare = shared.spare.lock().unwrap_or_else(PoisonError::into_inner);
+    if spare.file.is_none() {
+        spare.file = open_spare();
+    }
 }
 
 /// Whether the server already holds `max_connections` connections.
@@ -243,9 +280,10 @@ pub(crate) fn at_capacity(shared: &Shared) -> bool {
     shared.stats.open_connections.load(Ordering::SeqCst) >= shared.config.max_connections
 }
 
-/// Answers 503 at once and closes, without blocking: the response is small enough for an
-/// empty socket buffer, and whatever the client sent is read only if it is already there.
-pub(crate) fn refuse(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+/// Answers 503 at once, without blocking, and returns the socket to close: the response
+/// is small enough for an empty socket buffer, and whatever the client sent is read only
+/// if it is already there.
+pub(crate) fn refuse(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> TcpStream {
     shared.stats.refused.fetch_add(1, Ordering::SeqCst);
     let reply = Reply::error(StatusCode::ServiceUnavailable);
     let mut head = reply.head.header("Retry-After", "1");
@@ -271,4 +309,5 @@ pub(crate) fn refuse(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         status: Some(StatusCode::ServiceUnavailable.code()),
         bytes_sent,
     });
+    stream
 }

@@ -120,6 +120,7 @@ impl EventLoop {
                     self.on_ready(event.key);
                 }
             }
+            self.shared.loads[self.index].store(self.connections.len(), Ordering::Relaxed);
             let now = Instant::now();
             if now >= next_sweep {
                 next_sweep = now + TICK;
@@ -137,11 +138,21 @@ impl EventLoop {
         }
     }
 
+    /// Accepts new connections. Every loop is woken when a client connects, and the first
+    /// to accept keeps the connection; so that one loop does not take them all (four
+    /// downloads that start together would then share one thread), a loop takes more than
+    /// one only while it holds no more connections than the least busy other loop.
     fn accept(&mut self) {
+        let mine = self.connections.len();
+        let others = (self.shared.loads.iter().enumerate())
+            .filter(|&(index, _)| index != self.index)
+            .map(|(_, load)| load.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(usize::MAX);
         let Some(acceptor) = self.acceptor.as_mut() else {
             return;
         };
-        for (stream, peer) in acceptor.accept() {
+        for (stream, peer) in acceptor.accept(|taken| mine + taken <= others) {
             if at_capacity(&self.shared) {
                 refuse(stream, peer, &self.shared);
             } else {

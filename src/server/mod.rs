@@ -39,8 +39,9 @@
 //! keep-alive request crossed from the loop to a worker and back, which made small files
 //! slower than nginx.
 //!
-//! The pool has one event loop per core by default: a loop never waits, so more loops
-//! than cores would only take turns.
+//! The pool has two event loops per core by default: a loop never waits on a client, but
+//! it can wait on the disk, when it opens or reads a file that is not in the page cache,
+//! and a second loop keeps the core busy meanwhile.
 //!
 //! # Stopping
 //!
@@ -63,7 +64,6 @@ mod single;
 mod threaded;
 
 use std::fmt;
-use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::Path;
@@ -163,10 +163,11 @@ impl Default for Config {
     }
 }
 
-/// One event loop per core: a loop never waits on a client, so more loops than cores
-/// would only take turns.
+/// Two event loops per core. A loop never waits on a client, but it does wait on the disk
+/// when it opens or reads a file that is not cached; a second loop keeps the core busy
+/// meanwhile (and on a shared machine, two threads get a larger share of it).
 pub fn default_threads() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get())
+    thread::available_parallelism().map_or(2, |n| n.get() * 2)
 }
 
 /// Why a server could not start.
@@ -217,6 +218,8 @@ pub(crate) struct Shared {
     pub(crate) server_name: String,
     /// One poller per event loop in pool mode; in the other modes, the accepting thread's.
     pub(crate) pollers: Vec<Poller>,
+    /// How many connections each event loop holds, so that they share the work.
+    pub(crate) loads: Vec<AtomicUsize>,
     pub(crate) stats: Stats,
     /// Set once by [`ServerHandle::shutdown`]; read on every request, so not behind a lock.
     stopping: AtomicBool,
@@ -225,7 +228,7 @@ pub(crate) struct Shared {
     pub(crate) tracker_changed: Condvar,
     /// A descriptor kept open for nothing, freed when the process runs out of them
     /// (see [`accept`]).
-    pub(crate) spare: Mutex<Option<File>>,
+    pub(crate) spare: Mutex<accept::Spare>,
 }
 
 impl Shared {
@@ -305,12 +308,13 @@ impl Server {
             config,
             log,
             server_name: format!("weblab/{}", env!("CARGO_PKG_VERSION")),
+            loads: pollers.iter().map(|_| AtomicUsize::new(0)).collect(),
             pollers,
             stats: Stats::default(),
             stopping: AtomicBool::new(false),
             tracker: Mutex::new(Tracker::default()),
             tracker_changed: Condvar::new(),
-            spare: Mutex::new(accept::open_spare()),
+            spare: Mutex::new(accept::Spare::open()),
         };
         Ok(Server {
             listener,
@@ -379,9 +383,9 @@ mod tests {
     }
 
     #[test]
-    fn the_default_pool_has_one_event_loop_per_core() {
+    fn the_default_pool_has_two_event_loops_per_core() {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(default_threads(), cores);
+        assert_eq!(default_threads(), cores * 2);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub(crate) fn run(listener: &Arc<TcpListener>, shared: &Arc<Shared>) -> io::Resu
         if !events.iter().any(|e| e.key == LISTENER_KEY) {
             continue;
         }
-        for (stream, peer) in acceptor.accept() {
+        for (stream, peer) in acceptor.accept(|_| true) {
             // A panic while serving one client must not stop the server.
             let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 serve_blocking(stream, peer, shared)

@@ -33,7 +33,7 @@ pub(crate) fn run(listener: &Arc<TcpListener>, shared: &Arc<Shared>) -> io::Resu
         if !events.iter().any(|e| e.key == LISTENER_KEY) {
             continue;
         }
-        for (stream, peer) in acceptor.accept() {
+        for (stream, peer) in acceptor.accept(|_| true) {
             if at_capacity(shared) {
                 refuse(stream, peer, shared);
                 continue;
