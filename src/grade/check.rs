@@ -98,6 +98,18 @@ pub fn check_report(exercise: &Part, checked: &Graded, tested: &str, quiet: bool
             if repeats == 1 { "s" } else { "" }
         );
     }
+    // A starter's todo!() is where every request ends: say so, it is the step to do next.
+    let todo = all
+        .iter()
+        .filter(|(_, _, o)| !o.passed)
+        .flat_map(|(_, _, o)| o.output.lines())
+        .find(|line| line.starts_with("not yet implemented"));
+    if let Some(todo) = todo {
+        let _ = writeln!(
+            out,
+            "Your program stopped at a todo!() ({todo}): that step is the one to write next."
+        );
+    }
     if passed < all.len() {
         let stuck = first_hint.unwrap_or_else(|| format!("make hint EX={}", exercise.id));
         let stuck = stuck.trim_start_matches("hint: ");
@@ -179,6 +191,8 @@ mod tests {
              not yet implemented: read the request head\n        hint: make hint EX=01 N=4\n  \
              FAIL  c\n        (fails the same way as \"b\" above)\n\n1 of 3 behaviours pass.\n\
              1 more behaviour fails the same way as one shown in full above.\n\
+             Your program stopped at a todo!() (not yet implemented: read the request head): \
+             that step is the one to write next.\n\
              Fix the first FAIL, then run this again. Stuck? make hint EX=01 N=4\n";
         assert_eq!(report, expected);
         assert_eq!(
