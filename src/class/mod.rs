@@ -150,7 +150,8 @@ pub struct ClassOptions {
     pub client: Option<String>,
     /// The port a server whose template has no `{port}` always listens on (`WEBLAB_PORT`).
     pub fixed_port: u16,
-    /// As root, job slot N runs its programs as user (and group) `first_uid + N`.
+    /// As root, the job slots run their programs as users (and groups) from this uid on,
+    /// one each: the first ones no process runs as and no other grading holds.
     pub first_uid: u32,
 }
 
@@ -178,24 +179,63 @@ impl ClassOptions {
         }
     }
 
-    /// What this system permits, decided once before grading starts.
+    /// What this system permits, decided once before grading starts; as root, it claims
+    /// a user for each job slot, for as long as the plan lives.
     pub fn plan(&self) -> Plan {
+        let (users, claims) = match contain::is_root() && cfg!(unix) {
+            true => claim_users(self.first_uid, self.jobs),
+            false => (Vec::new(), Vec::new()),
+        };
         Plan {
             private_network: run::private_network_permitted(&self.grade),
-            own_users: contain::is_root() && cfg!(unix),
+            users,
+            _claims: claims,
         }
     }
 }
 
+/// How many uids past the first one [`claim_users`] tries.
+const UIDS_TRIED: u32 = 4096;
+
+/// Claims `count` uids from `first` on, one per job slot: each is skipped if any process
+/// runs as it, or if another `grade class` on this machine holds it, and held by a lock on
+/// a file named after it (in the system's temporary folder) until the claims are dropped.
+/// Without that, two classes graded at once as root would share a uid, and each would end
+/// the other's processes when one of its submissions ends.
+fn claim_users(first: u32, count: usize) -> (Vec<contain::User>, Vec<std::fs::File>) {
+    let (mut users, mut claims) = (Vec::new(), Vec::new());
+    for uid in first..first.saturating_add(UIDS_TRIED) {
+        if users.len() == count {
+            break;
+        }
+        let path = std::env::temp_dir().join(format!("weblab-grade-uid-{uid}.lock"));
+        let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+        else {
+            continue;
+        };
+        if file.try_lock().is_ok() && contain::processes_of(uid).unwrap_or(0) == 0 {
+            users.push(contain::User { uid, gid: uid });
+            claims.push(file);
+        }
+    }
+    (users, claims)
+}
+
 /// What the system permits for this run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Plan {
     /// Each submission gets a network namespace of its own (Linux, where permitted), so
     /// fixed-port servers are graded side by side.
     pub private_network: bool,
-    /// Each job slot runs its programs as a user of its own (as root on Unix), with a
-    /// process limit.
-    pub own_users: bool,
+    /// As root on Unix, a user of its own for each job slot, which runs the student's
+    /// programs with a process limit; empty otherwise.
+    pub users: Vec<contain::User>,
+    /// The locks that keep [`Plan::users`] to this run.
+    _claims: Vec<std::fs::File>,
 }
 
 impl Plan {
@@ -215,16 +255,20 @@ impl Plan {
                 options.fixed_port
             )),
         }
-        match self.own_users {
-            true => notes.push(format!(
-                "as root: job slot N runs its programs as uid {}+N, at most {} processes",
-                options.first_uid, options.limits.processes
-            )),
-            false => notes.push(
+        if self.users.is_empty() {
+            notes.push(
                 "not root: no process-count limit (it would count your own programs too); \
                  grade untrusted code as root or in a container"
                     .to_string(),
-            ),
+            );
+        } else {
+            let uids: Vec<String> = self.users.iter().map(|u| u.uid.to_string()).collect();
+            notes.push(format!(
+                "as root: each job slot runs its programs as a user of its own, uids {}, \
+                 at most {} processes",
+                uids.join(" "),
+                options.limits.processes
+            ));
         }
         notes
     }
@@ -252,5 +296,27 @@ impl StudentResult {
     /// Whether any behaviour failed.
     pub fn lost_points(&self) -> bool {
         self.score < self.max_score
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_gradings_at_once_never_share_a_user() {
+        // A range no other test claims.
+        let (first, _held) = claim_users(61_010, 2);
+        let (second, _also_held) = claim_users(61_010, 2);
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert_eq!(second.len(), 2, "{second:?}");
+        assert!(
+            first.iter().all(|user| !second.contains(user)),
+            "both claimed one of {first:?} and {second:?}"
+        );
+        assert!(first
+            .iter()
+            .chain(&second)
+            .all(|u| u.uid >= 61_010 && u.uid == u.gid));
     }
 }

@@ -34,14 +34,14 @@ pub fn grade_class(
     // Without private networks, servers on a fixed port take turns.
     let fixed_port_turn = Arc::new(Mutex::new(()));
     let (results, finished) = mpsc::channel();
-    let jobs = options.jobs.clamp(1, submissions.len().max(1));
+    let mut jobs = options.jobs.clamp(1, submissions.len().max(1));
+    if !plan.users.is_empty() {
+        jobs = jobs.min(plan.users.len()); // a slot runs as root only if it has a user
+    }
     std::thread::scope(|scope| {
         for slot in 0..jobs {
             let (queue, turn, results) = (queue.clone(), fixed_port_turn.clone(), results.clone());
-            let user = plan.own_users.then(|| User {
-                uid: options.first_uid + slot as u32,
-                gid: options.first_uid + slot as u32,
-            });
+            let user = plan.users.get(slot).copied();
             scope.spawn(move || loop {
                 let next = queue.lock().map(|mut q| q.pop_front()).ok().flatten();
                 let Some((index, submission)) = next else {

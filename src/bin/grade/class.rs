@@ -37,7 +37,7 @@ pub struct ClassArgs {
     /// Processes and threads a submission may run at once (as root, where each has a user)
     #[arg(long, default_value_t = 256, value_name = "N")]
     processes: u64,
-    /// As root, job slot N runs its programs as this uid plus N
+    /// As root, the job slots run their programs as users from this uid on, one each
     #[arg(long, default_value_t = grading::DEFAULT_FIRST_UID, value_name = "UID")]
     first_uid: u32,
 }
