@@ -17,6 +17,7 @@ test:
 	$(CARGO) test
 	$(CARGO) test --test grading -- --ignored --test-threads 1
 	$(CARGO) test --test class -- --ignored --test-threads 1
+	$(CARGO) test --test gradescope -- --ignored
 
 ## lint: formatting, clippy with warnings as errors, and the docs
 lint:
@@ -52,7 +53,7 @@ N ?= 1
 GRADE = $(CARGO) run --quiet --bin grade --
 SUBMISSION_FLAG = $(if $(SUBMISSION),--exercises $(SUBMISSION),)
 
-.PHONY: check progress hint grade grade-class check-exercises
+.PHONY: check progress hint grade grade-class gradescope check-exercises
 
 ## check: build exercise EX (make check EX=01) and explain each failing behaviour
 check:
@@ -76,6 +77,11 @@ grade:
 grade-class:
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-class SUBMISSIONS=DIR" >&2; exit 2; }
 	@$(GRADE) class "$(SUBMISSIONS)"
+
+## gradescope: target/gradescope/autograder.zip for Gradescope, grading with the
+## WEBLAB_SERVER / WEBLAB_CLIENT / WEBLAB_PORT (and WEBLAB_PRIVATE_TESTS) set now
+gradescope:
+	bash scripts/gradescope.sh
 
 ## check-exercises: every starter compiles and fails, every solution passes
 check-exercises:
