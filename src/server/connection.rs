@@ -539,3 +539,111 @@ pub(crate) fn serve_blocking(stream: TcpStream, peer: SocketAddr, shared: &Arc<S
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{Config, Server};
+    use crate::NoLog;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// A server's shared state, not running, serving a folder with `a.txt`; short timeouts,
+    /// so a connection whose client says nothing expires quickly.
+    fn shared() -> (tempfile::TempDir, Arc<Shared>) {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        std::fs::write(root.path().join("a.txt"), "a").expect("write a.txt");
+        let config = Config {
+            timeout: Duration::from_millis(100),
+            keep_alive_timeout: Duration::from_millis(100),
+            ..Config::default()
+        };
+        let server =
+            Server::bind("127.0.0.1:0", root.path(), config, Arc::new(NoLog)).expect("bind");
+        (root, Arc::clone(&server.shared))
+    }
+
+    /// A connection served with blocking calls, as in `threaded` mode, and the client's end.
+    fn connection(shared: &Arc<Shared>) -> (Connection, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
+        let client = TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+        let (stream, peer) = listener.accept().expect("accept");
+        let stream = Arc::new(stream);
+        let ticket = Ticket::tracked(shared, &stream);
+        (Connection::new(stream, peer, ticket, shared, true), client)
+    }
+
+    fn received(mut client: TcpStream) -> String {
+        let mut all = String::new();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("set a read timeout");
+        let _ = client.read_to_string(&mut all);
+        all
+    }
+
+    #[test]
+    fn empty_lines_alone_are_not_a_request_and_expire_without_a_word() {
+        let (_root, shared) = shared();
+        let (mut connection, mut client) = connection(&shared);
+        client.write_all(b"\r\n\n\r\n").expect("send empty lines");
+        // Blocking: the read waits for the deadline, then there is nothing to answer.
+        assert_eq!(connection.advance(&shared), Wait::Readable);
+        assert!(!connection.has_partial_request(), "{:?}", connection.buf);
+        connection.expire(&shared);
+        assert!(
+            matches!(connection.phase, Phase::Closed),
+            "{:?}",
+            connection.phase
+        );
+        drop(connection);
+        assert_eq!(received(client), "", "no 408 for empty lines");
+    }
+
+    #[test]
+    fn a_request_that_expects_100_continue_is_answered_at_once_and_its_body_left_unread() {
+        let (_root, shared) = shared();
+        let (mut connection, mut client) = connection(&shared);
+        let head =
+            "PUT /a.txt HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+        client.write_all(head.as_bytes()).expect("send the head");
+        // Answered without waiting for the body; then the server lingers, reading what
+        // the client may still send, until the deadline.
+        assert_eq!(connection.advance(&shared), Wait::Readable);
+        assert!(
+            matches!(connection.phase, Phase::Lingering { .. }),
+            "{:?}",
+            connection.phase
+        );
+        connection.expire(&shared);
+        assert_eq!(connection.advance(&shared), Wait::Done);
+        drop(connection);
+        let answer = received(client);
+        assert!(answer.starts_with("HTTP/1.1 405 "), "{answer}");
+        assert!(answer.contains("Connection: close\r\n"), "{answer}");
+    }
+
+    #[test]
+    fn a_kept_alive_connection_reads_the_next_request_and_closes_quietly_when_idle() {
+        let (_root, shared) = shared();
+        let (mut connection, mut client) = connection(&shared);
+        let request = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n\r\n";
+        client.write_all(request.as_bytes()).expect("send");
+        assert_eq!(connection.advance(&shared), Wait::Readable);
+        assert!(
+            matches!(connection.phase, Phase::ReadingHead),
+            "{:?}",
+            connection.phase
+        );
+        assert_eq!(connection.requests_served, 1);
+        connection.expire(&shared);
+        assert_eq!(connection.advance(&shared), Wait::Done);
+        drop(connection);
+        let answer = received(client);
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(
+            answer.ends_with("\r\n\r\na"),
+            "nothing after the response: {answer:?}"
+        );
+    }
+}
