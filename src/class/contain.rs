@@ -77,15 +77,28 @@ fn check(result: libc::c_int) -> io::Result<()> {
 #[cfg(unix)]
 pub fn apply_limits(limits: &Limits, with_processes: bool) -> io::Result<()> {
     let set = |resource, value: u64| {
+        let mut current = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one valid rlimit struct.
+        check(unsafe { libc::getrlimit(resource, &mut current) })?;
+        // Never above the hard limit this process already has: only root may raise it.
+        let value = (value as libc::rlim_t).min(current.rlim_max);
         let limit = libc::rlimit {
-            rlim_cur: value as libc::rlim_t,
-            rlim_max: value as libc::rlim_t,
+            rlim_cur: value,
+            rlim_max: value,
         };
         // SAFETY: setrlimit reads one valid rlimit struct.
         check(unsafe { libc::setrlimit(resource, &limit) })
     };
     set(libc::RLIMIT_CPU, limits.cpu_seconds)?;
-    set(libc::RLIMIT_AS, limits.memory_bytes)?;
+    // macOS takes an address-space limit without enforcing it, and may refuse it outright:
+    // then there is none, and the other limits still hold.
+    let memory = set(libc::RLIMIT_AS, limits.memory_bytes);
+    if cfg!(target_os = "linux") {
+        memory?;
+    }
     if with_processes {
         set(libc::RLIMIT_NPROC, limits.processes)?;
     }
@@ -283,5 +296,39 @@ pub fn processes_of(uid: u32) -> Option<usize> {
     {
         let _ = uid;
         None
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// Runs `check` in a child process whose limits `apply_limits` set, so this test
+    /// process keeps its own.
+    #[test]
+    fn limits_are_set_and_never_raise_a_hard_limit() {
+        use std::os::unix::process::CommandExt;
+        let limits = Limits {
+            cpu_seconds: 7,
+            memory_bytes: 3 << 30,
+            processes: 99,
+        };
+        let mut command = std::process::Command::new("sh");
+        command.args(["-c", "ulimit -t; ulimit -H -t"]);
+        // SAFETY: the closure only calls getrlimit and setrlimit.
+        unsafe {
+            command.pre_exec(move || {
+                let lower = libc::rlimit {
+                    rlim_cur: 5,
+                    rlim_max: 5,
+                };
+                check(libc::setrlimit(libc::RLIMIT_CPU, &lower))?;
+                apply_limits(&limits, false)
+            });
+        }
+        let ran = command.output().expect("run sh");
+        let said = String::from_utf8_lossy(&ran.stdout);
+        // Asked for 7 s under a hard limit of 5 s: 5 s, and the child still ran.
+        assert_eq!(said, "5\n5\n", "{}", String::from_utf8_lossy(&ran.stderr));
     }
 }
