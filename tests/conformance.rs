@@ -24,7 +24,10 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use client_support::{fixture, FakeServer, Then};
-use support::{exchange, read_to_close, Ending, Exchange, Site, TestServer, PATIENCE};
+use support::{
+    exchange, read_response, read_to_close, start_download, Ending, Exchange, Site, TestServer,
+    PATIENCE,
+};
 
 // ---------------------------------------------------------------------------------------
 // What is under test
@@ -756,6 +759,28 @@ fn socket_count(pid: u32) -> Option<usize> {
     Some(sockets.len())
 }
 
+/// Waits until the server `pid` has accepted `expected` connections more than the
+/// `sockets_before` it had, or has stopped accepting (a single thread busy with the first
+/// one, a pool with a bounded queue); returns how many it accepted. A server with a thread
+/// per connection starts each thread right after its accept, so by then they all exist.
+/// Nothing tells another process of an accept, so this polls /proc; and "stopped
+/// accepting" can only be seen as no change for a while: a quarter of a second.
+fn wait_for_accepts(pid: u32, sockets_before: usize, expected: usize) -> usize {
+    const QUIET: Duration = Duration::from_millis(250);
+    let watch = Instant::now();
+    let (mut accepted, mut changed) = (0, Instant::now());
+    while accepted < expected && changed.elapsed() < QUIET && watch.elapsed() < PATIENCE {
+        let now = socket_count(pid)
+            .unwrap_or(0)
+            .saturating_sub(sockets_before);
+        if now != accepted {
+            (accepted, changed) = (now, Instant::now());
+        }
+        std::thread::sleep(Duration::from_millis(1)); // the polling interval
+    }
+    accepted
+}
+
 #[test]
 fn ex04_the_thread_count_stays_bounded_under_many_connections() {
     const HELD: usize = 48;
@@ -767,23 +792,7 @@ fn ex04_the_thread_count_stays_bounded_under_many_connections() {
         return;
     };
     let held: Vec<TcpStream> = (0..HELD).map(|_| half_request(&server, "/a.txt")).collect();
-    // Wait until the server has accepted every connection, or has stopped accepting (a
-    // single thread busy with the first one, a pool with a bounded queue). A server with a
-    // thread per connection starts each thread right after its accept, so by then they all
-    // exist. Nothing tells another process of an accept, so this polls /proc; and "stopped
-    // accepting" can only be seen as no change for a while: a quarter of a second.
-    const QUIET: Duration = Duration::from_millis(250);
-    let watch = Instant::now();
-    let (mut accepted, mut changed) = (0, Instant::now());
-    while accepted < HELD && changed.elapsed() < QUIET && watch.elapsed() < PATIENCE {
-        let now = socket_count(pid)
-            .unwrap_or(0)
-            .saturating_sub(sockets_before);
-        if now != accepted {
-            (accepted, changed) = (now, Instant::now());
-        }
-        std::thread::sleep(Duration::from_millis(1)); // the polling interval
-    }
+    let accepted = wait_for_accepts(pid, sockets_before, HELD);
     let after = thread_count(pid).unwrap_or(0);
     assert!(
         after < before + HELD / 2,
@@ -1021,6 +1030,209 @@ fn ex05_a_client_too_slow_to_send_its_request_gets_408() {
             "status 408 (Request Timeout) within {PATIENCE:?} of the client going quiet: a \
              read timeout on the connection keeps silent clients from holding a thread forever"
         ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 06: an event loop
+
+/// How soon a plain GET must be answered while other clients hold connections: far more
+/// than any server needs on a loaded machine, far less than the timeout a blocked thread
+/// would wait for before it served anyone else.
+const SERVED_WITHIN: Duration = Duration::from_secs(2);
+
+/// Sends `GET path` on a new connection and fails unless `body` comes back with 200 within
+/// [`SERVED_WITHIN`]; `meanwhile` says what the other clients are doing.
+#[track_caller]
+fn assert_answered_promptly(server: &TestServer, path: &str, body: &str, meanwhile: &str) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let started = Instant::now();
+    let mut stream = server.connect();
+    stream
+        .set_read_timeout(Some(SERVED_WITHIN))
+        .expect("set a read timeout");
+    let _ = stream.write_all(request.as_bytes());
+    let raw = read_response(&mut stream, false);
+    let took = started.elapsed();
+    let exchange = Exchange::new(request.into_bytes(), raw);
+    let answered = exchange.response.as_ref().is_some_and(|r| r.status == 200);
+    if !answered || took > SERVED_WITHIN {
+        exchange.fail(&format!(
+            "status 200 within {SERVED_WITHIN:?} {meanwhile} (an event loop never waits for one \
+             client; it serves whoever is ready); this took {took:.2?}"
+        ));
+    }
+    exchange.assert_body(body);
+}
+
+/// Lets this process (and the servers it starts) hold a few hundred sockets where the
+/// default limit is lower (256 on macOS): at most 1024, and never past the hard limit.
+fn allow_many_sockets() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the limits into `limit`, a valid struct it owns.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return;
+        }
+        if limit.rlim_cur < 1024 {
+            limit.rlim_cur = limit.rlim_max.min(1024);
+            // SAFETY: setrlimit only reads `limit`; raising the soft limit up to the hard
+            // one is always allowed.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        }
+    }
+}
+
+/// Opens `count` connections that send nothing, failing if the server stops accepting
+/// them: one that takes over [`SERVED_WITHIN`] to connect, or all of them over [`PATIENCE`].
+fn open_idle_connections(server: &TestServer, count: usize) -> Vec<TcpStream> {
+    let started = Instant::now();
+    let mut idle = Vec::with_capacity(count);
+    while idle.len() < count {
+        let left = PATIENCE
+            .saturating_sub(started.elapsed())
+            .min(SERVED_WITHIN);
+        let connected = match left.is_zero() {
+            true => Err(std::io::ErrorKind::TimedOut.into()),
+            false => TcpStream::connect_timeout(&server.addr(), left),
+        };
+        match connected {
+            Ok(stream) => idle.push(stream),
+            Err(error) => panic!(
+                "\nexpected: the server to accept {count} connections that send nothing, each \
+                 at once\n\nafter {} of them, connecting failed ({error}) {:.2?} after the \
+                 first: a server that waits for one client to send accepts no one else, \
+                 and the system's queue of connections not yet accepted fills up\n",
+                idle.len(),
+                started.elapsed()
+            ),
+        }
+    }
+    idle
+}
+
+#[test]
+fn ex06_two_hundred_idle_connections_cost_no_threads() {
+    const IDLE: usize = 200;
+    allow_many_sockets();
+    let site = Site::new().file("a.txt", "a");
+    let mut server = start(site.path());
+    let pid = server.child().id();
+    let (threads_before, sockets_before) = (thread_count(pid), socket_count(pid));
+    let idle = open_idle_connections(&server, IDLE);
+    let accepted = sockets_before.map(|before| wait_for_accepts(pid, before, IDLE));
+    assert_answered_promptly(
+        &server,
+        "/a.txt",
+        "a",
+        &format!("while {IDLE} other connections are open and send nothing"),
+    );
+    let (Some(before), Some(after)) = (threads_before, thread_count(pid)) else {
+        eprintln!("skipped the thread count: this platform does not show a process's threads");
+        return;
+    };
+    assert!(
+        after <= before + IDLE / 20,
+        "\nexpected: idle connections to cost no threads\n\nthe server had {before} threads, \
+         and {after} once it had accepted {} of {IDLE} connections that sent nothing: an \
+         event loop keeps a waiting connection as a socket and a state, not a thread\n",
+        accepted.unwrap_or(0)
+    );
+    drop(idle);
+}
+
+#[test]
+fn ex06_a_client_sending_its_request_in_pieces_delays_no_one() {
+    let site = Site::new().file("a.txt", "a").file("b.txt", "b");
+    let server = start(site.path());
+    let mut slow = server.connect();
+    let request = b"GET /a.txt HTTP/1.1\r\nHost: slow\r\nConnection: close\r\n\r\n";
+    for piece in request.chunks(10) {
+        slow.write_all(piece).expect("send a piece of a request");
+        assert_answered_promptly(
+            &server,
+            "/b.txt",
+            "b",
+            "while another client is part way through sending its request",
+        );
+    }
+    let raw = read_response(&mut slow, false);
+    let slow = Exchange::new(request.to_vec(), raw);
+    if slow.response.as_ref().map(|r| r.status) != Some(200) {
+        slow.fail(
+            "the client that sent its request in pieces to get its file once the last piece \
+             came (keep what each read brings; the request is whole at the empty line)",
+        );
+    }
+    slow.assert_body("a");
+}
+
+#[test]
+fn ex06_a_client_reading_its_response_slowly_delays_no_one() {
+    // Larger than every buffer between the server and the client: the server cannot write
+    // it all at once, and a blocking write would wait until the client reads.
+    let big: Vec<u8> = (0..16 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let site = Site::new().file("big.bin", &big).file("b.txt", "b");
+    let server = start(site.path());
+    let (mut slow, download) = start_download(server.addr(), "/big.bin");
+    download.assert_status(200);
+    let mut body = vec![0; big.len()];
+    let mut received = 0;
+    for _ in 0..3 {
+        assert_answered_promptly(
+            &server,
+            "/b.txt",
+            "b",
+            "while another client is slow to read a large response",
+        );
+        // A little more of the download now and then, as a slow client reads.
+        let chunk = &mut body[received..received + (64 << 10)];
+        if slow.read_exact(chunk).is_err() {
+            break;
+        }
+        received += chunk.len();
+    }
+    let rest = slow.read_exact(&mut body[received..]);
+    if rest.is_err() || body != big {
+        let got = body.iter().zip(&big).take_while(|(a, b)| a == b).count();
+        download.fail(&format!(
+            "all {} bytes of /big.bin, exactly, to the client that read them slowly (write \
+             what the socket takes, keep count, and go on when it is writable again); the \
+             first {got} came right",
+            big.len()
+        ));
+    }
+}
+
+#[test]
+fn ex06_many_clients_at_once_each_get_their_whole_file() {
+    const CLIENTS: usize = 24;
+    // Sizes from a few bytes to over a megabyte: the larger ones take many writes each,
+    // interleaved with the others'.
+    let content = |i: usize| format!("file {i}\n").repeat(1 + i * i * 300);
+    let site = (0..CLIENTS).fold(Site::new(), |site, i| {
+        site.file(&format!("file-{i}.txt"), content(i))
+    });
+    let server = start(site.path());
+    let addr = server.addr();
+    let start = Arc::new(Barrier::new(CLIENTS));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                start.wait();
+                let request = format!("GET /file-{i}.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+                (i, exchange(addr, request.as_bytes()))
+            })
+        })
+        .collect();
+    for client in clients {
+        let (i, exchange) = client.join().expect("a client thread panicked");
+        exchange.assert_status(200).assert_body(content(i));
     }
 }
 
