@@ -222,15 +222,30 @@ fn every_student_server_loses_exactly_the_behaviours_its_mistake_breaks() {
             &["ex01_responses_carry_a_matching_content_length"],
             &[],
         ),
+        // One connection at a time loses everything about clients at once.
         server(
             "single_threaded.py",
-            &["ex03_a_second_client_is_served_while_the_first_is_still_sending"],
+            &[
+                "ex03_a_second_client_is_served_while_the_first_is_still_sending",
+                "ex06_two_hundred_idle_connections_cost_no_threads",
+                "ex06_a_client_sending_its_request_in_pieces_delays_no_one",
+                "ex06_a_client_reading_its_response_slowly_delays_no_one",
+            ],
             &["one connection at a time"],
         ),
         server(
             "thread_per_connection.py",
-            &["ex04_the_thread_count_stays_bounded_under_many_connections"],
-            &[],
+            &[
+                "ex04_the_thread_count_stays_bounded_under_many_connections",
+                "ex06_two_hundred_idle_connections_cost_no_threads",
+            ],
+            &["not a thread"],
+        ),
+        // An event loop, but each response goes out with a blocking sendall.
+        server(
+            "blocking_writes.py",
+            &["ex06_a_client_reading_its_response_slowly_delays_no_one"],
+            &["while another client is slow to read a large response"],
         ),
         // One recv(1024), as the lab skeleton has it.
         server(
@@ -240,6 +255,7 @@ fn every_student_server_loses_exactly_the_behaviours_its_mistake_breaks() {
                 "ex01_a_request_head_of_8_kib_is_read_whole",
                 "ex05_a_request_line_over_8_kib_gets_414",
                 "ex05_a_client_too_slow_to_send_its_request_gets_408",
+                "ex06_a_client_sending_its_request_in_pieces_delays_no_one",
             ],
             &["the server answered after the first 8 bytes, \"GET /Hel\""],
         ),
@@ -249,6 +265,7 @@ fn every_student_server_loses_exactly_the_behaviours_its_mistake_breaks() {
             &[
                 "ex01_a_16_mib_file_arrives_whole_and_byte_exact",
                 "ex04_shutdown_lets_the_response_in_flight_finish_and_exits_0",
+                "ex06_a_client_reading_its_response_slowly_delays_no_one",
             ],
             &["the body stopped short", "of 16 MiB arrived", "sendall"],
         ),
@@ -268,12 +285,17 @@ fn every_student_server_loses_exactly_the_behaviours_its_mistake_breaks() {
             &[
                 "ex01_binary_files_are_served_byte_exact",
                 "ex04_shutdown_lets_the_response_in_flight_finish_and_exits_0",
+                "ex06_a_client_reading_its_response_slowly_delays_no_one",
             ],
             &["read files as bytes"],
         ),
         server(
             "bare_lf.py",
-            &["ex01_every_line_of_the_response_head_ends_in_crlf"],
+            &[
+                "ex01_every_line_of_the_response_head_ends_in_crlf",
+                // Its 16 MiB response never shows where its head ends.
+                "ex06_a_client_reading_its_response_slowly_delays_no_one",
+            ],
             &["lines must end in \\r\\n"],
         ),
         // Strict UTF-8 decoding of the request, one connection at a time: a bad request
@@ -283,6 +305,9 @@ fn every_student_server_loses_exactly_the_behaviours_its_mistake_breaks() {
             &[
                 "ex01_the_server_keeps_serving_after_bad_requests",
                 "ex03_a_second_client_is_served_while_the_first_is_still_sending",
+                "ex06_two_hundred_idle_connections_cost_no_threads",
+                "ex06_a_client_sending_its_request_in_pieces_delays_no_one",
+                "ex06_a_client_reading_its_response_slowly_delays_no_one",
             ],
             &[
                 "the connection was refused",
@@ -439,7 +464,8 @@ fn checking_an_exercise_builds_the_students_crate_and_runs_its_behaviours() {
                     ("02", true),
                     ("03", false),
                     ("04", false),
-                    ("05", false)
+                    ("05", false),
+                    ("06", false)
                 ],
         "progress with exercises 01 and 02 solved: expected those two done, got:\n{said}\n{stderr}"
     );
