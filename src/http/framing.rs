@@ -57,7 +57,9 @@ impl std::error::Error for FramingError {}
 /// - both `Content-Length` and `Transfer-Encoding`: refused, "ought to be handled as an
 ///   error" (rule 3), since the two could be read as different ends;
 /// - `Transfer-Encoding`: the body is chunked if `chunked` is the last coding, and is
-///   applied once only (RFC 9112, 6.1); anything else is refused (rule 4);
+///   applied once only (RFC 9112, 6.1); anything else is refused (rule 4). An empty list
+///   element counts as a coding here, so `chunked,` is refused: strict parsers such as
+///   h11 refuse it too, and the server must never be the laxer one;
 /// - `Content-Length: n`: n bytes (rule 6), and no body when n is 0;
 /// - neither: no body (rule 7).
 pub fn request_framing(fields: &[Header]) -> Result<BodyFraming, FramingError> {
@@ -65,7 +67,7 @@ pub fn request_framing(fields: &[Header]) -> Result<BodyFraming, FramingError> {
     let transfer_encoding = field_values(fields, "transfer-encoding").next().is_some();
     match (length, transfer_encoding) {
         (Some(_), true) => Err(FramingError::LengthWithTransferEncoding),
-        (_, true) => match transfer_codings(fields).as_slice() {
+        (_, true) => match transfer_codings(fields, Empty::Kept).as_slice() {
             [first @ .., last] if is_chunked(last) && !first.iter().any(|c| is_chunked(c)) => {
                 Ok(BodyFraming::Chunked)
             }
@@ -100,7 +102,7 @@ pub fn response_framing(
     {
         return Ok(BodyFraming::None);
     }
-    if let Some(last) = transfer_codings(fields).last() {
+    if let Some(last) = transfer_codings(fields, Empty::Skipped).last() {
         return Ok(match is_chunked(last) {
             true => BodyFraming::Chunked,
             false => BodyFraming::UntilClose,
@@ -110,11 +112,25 @@ pub fn response_framing(
     Ok(content_length(values)?.map_or(BodyFraming::UntilClose, BodyFraming::Length))
 }
 
+/// What to do with the empty elements of a list (`a, , b`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Empty {
+    /// Keep them, to refuse them: the server reading a request.
+    Kept,
+    /// Skip them, as RFC 9110, 5.6.1 asks of a lenient recipient: the client.
+    Skipped,
+}
+
 /// The transfer codings of every `Transfer-Encoding` field, in the order applied.
-fn transfer_codings(fields: &[Header]) -> Vec<&str> {
-    field_values(fields, "transfer-encoding")
-        .flat_map(list_elements)
-        .collect()
+fn transfer_codings(fields: &[Header], empty: Empty) -> Vec<&str> {
+    let values = field_values(fields, "transfer-encoding");
+    match empty {
+        Empty::Skipped => values.flat_map(list_elements).collect(),
+        Empty::Kept => values
+            .flat_map(|value| value.split(','))
+            .map(|coding| coding.trim_matches([' ', '\t']))
+            .collect(),
+    }
 }
 
 /// Transfer coding names are case-insensitive (RFC 9112, 7).
@@ -225,7 +241,7 @@ mod tests {
             &["chunked"],
             &["gzip, Chunked"],
             &["gzip", "CHUNKED"],
-            &["chunked,"],
+            &[" gzip ,\tchunked "],
         ];
         for values in chunked {
             assert_eq!(
@@ -234,13 +250,16 @@ mod tests {
                 "{values:?}"
             );
         }
-        let refused: [&[&str]; 6] = [
+        let refused: [&[&str]; 8] = [
             &["chunked, chunked"],
             &["chunked", "chunked"],
             &["chunked, gzip, chunked"],
             &["chunked, gzip"],
             &["gzip"],
             &[""],
+            // An empty element is a coding that is not chunked, where it matters.
+            &["chunked,"],
+            &["chunked", ""],
         ];
         for values in refused {
             assert_eq!(
