@@ -287,6 +287,17 @@ fn invalid_or_conflicting_content_length_is_an_error() {
 }
 
 #[test]
+fn a_content_length_error_shows_every_value_received() {
+    let head = head_with(200, "Content-Length: 5\r\nX: y\r\ncontent-length: 6\r\n");
+    let values: Vec<&str> = head.header_values("CONTENT-LENGTH").collect();
+    assert_eq!(values, ["5", "6"]);
+    match body_framing(&Method::Get, &head) {
+        Err(ClientError::BadContentLength(shown)) => assert_eq!(shown, "5, 6"),
+        other => panic!("Content-Length 5 and 6 gave {other:?}, expected an error naming both"),
+    }
+}
+
+#[test]
 fn chunk_extensions_and_trailers_are_skipped() {
     let (head, body) = read_response(&fixture("chunked.http"), Method::Get).expect("valid");
     assert_eq!(head.header("transfer-encoding"), Some("chunked"));
