@@ -3,7 +3,9 @@
 
 mod support;
 
-use support::{Site, TestServer};
+use std::io::Write;
+
+use support::{read_to_close_until, Ending, Exchange, Site, TestServer, PATIENCE};
 use weblab::http::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 use weblab::Mode;
 
@@ -27,7 +29,12 @@ every_mode!(
     bare_lf_line_ends_are_accepted,
     one_empty_line_before_the_request_line_is_accepted,
     content_length_with_transfer_encoding_gets_400,
+    exactly_chunked_is_accepted_in_any_case,
+    a_coding_other_than_chunked_before_chunked_gets_501_and_a_close,
+    chunked_not_last_gets_400_and_a_close,
     chunked_applied_twice_gets_400,
+    a_malformed_transfer_encoding_gets_400_and_a_close,
+    http_1_0_with_transfer_encoding_gets_400_and_a_close,
     a_bad_content_length_gets_400,
     a_request_body_is_read_and_discarded,
     bad_percent_escapes_get_400,
@@ -215,11 +222,92 @@ fn one_empty_line_before_the_request_line_is_accepted(mode: Mode) {
         .assert_body("a");
 }
 
+/// Sends the head `GET /a.txt` with `fields`, the body `0\r\n\r\n` (an empty chunked
+/// body), and a second request pipelined after it, on one connection. Then checks that
+/// the server answers the first with `status` and `Connection: close`, and closes without
+/// answering the second: a server that cannot frame a body cannot tell where the next
+/// request starts, so it must read nothing more (RFC 9112, 6.3, rules 3 and 4).
+#[track_caller]
+fn refused_and_closed(server: &TestServer, version: &str, fields: &str, status: u16) {
+    let request = format!(
+        "GET /a.txt {version}\r\nHost: x\r\n{fields}\r\n0\r\n\r\n\
+         GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+    );
+    let mut stream = server.connect();
+    // The server may answer and close before reading it all; that is fine.
+    let _ = stream.write_all(request.as_bytes());
+    let (raw, ending) = read_to_close_until(&mut stream, PATIENCE);
+    let exchange = Exchange::new(request.into_bytes(), raw).ended(ending);
+    exchange
+        .assert_status(status)
+        .assert_header("Connection", "close")
+        // Only one response: a second one would follow the first's page.
+        .assert_length_matches();
+    if !matches!(ending, Ending::Closed | Ending::Reset) {
+        exchange.fail(&format!("a {status}, then the connection closed"));
+    }
+}
+
 fn content_length_with_transfer_encoding_gets_400(mode: Mode) {
     let (_site, server) = server(mode);
     server
         .send("GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc")
         .assert_status(400);
+    // Whatever the codings: rule 3 comes first, and the connection closes.
+    for codings in ["chunked", "gzip, chunked", "gzip", "chunked, chunked"] {
+        let fields = format!("Content-Length: 5\r\nTransfer-Encoding: {codings}\r\n");
+        refused_and_closed(&server, "HTTP/1.1", &fields, 400);
+    }
+}
+
+/// `chunked` is the one transfer coding the server implements; its name is
+/// case-insensitive (RFC 9112, 7). The server never reads a chunked body (it needs none),
+/// so it answers, and closes.
+fn exactly_chunked_is_accepted_in_any_case(mode: Mode) {
+    let (_site, server) = server(mode);
+    for codings in ["chunked", "CHUNKED", "Chunked", "\tchunked "] {
+        server
+            .send(format!(
+                "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {codings}\r\n\r\n0\r\n\r\n"
+            ))
+            .assert_status(200)
+            .assert_header("Connection", "close")
+            .assert_body("a");
+    }
+}
+
+/// RFC 9112, 6.1: "A server that receives a request message with a transfer coding it does
+/// not understand SHOULD respond with 501 (Not Implemented)." The chunks could be found,
+/// but not what they hold. Two Transfer-Encoding lines are one list (RFC 9110, 5.3), and
+/// `identity` is no transfer coding any more. h11 and nginx answer 501 too.
+fn a_coding_other_than_chunked_before_chunked_gets_501_and_a_close(mode: Mode) {
+    let (_site, server) = server(mode);
+    for fields in [
+        "Transfer-Encoding: gzip, chunked\r\n",
+        "Transfer-Encoding: GZIP,Chunked\r\n",
+        "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: gzip\r\nX-Between: 1\r\ntransfer-encoding: CHUNKED\r\n",
+        "Transfer-Encoding: deflate, gzip, chunked\r\n",
+        "Transfer-Encoding: identity, chunked\r\n",
+        "Transfer-Encoding: x-custom;level=1, chunked\r\n",
+    ] {
+        refused_and_closed(&server, "HTTP/1.1", fields, 501);
+    }
+}
+
+/// RFC 9112, 6.3, rule 4: if chunked is not the final coding of a request, "the server
+/// MUST respond with the 400 (Bad Request) status code and then close the connection".
+/// A MUST, so 400 even where the coding is also unknown.
+fn chunked_not_last_gets_400_and_a_close(mode: Mode) {
+    let (_site, server) = server(mode);
+    for fields in [
+        "Transfer-Encoding: gzip\r\n",
+        "Transfer-Encoding: identity\r\n",
+        "Transfer-Encoding: chunked, gzip\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+    ] {
+        refused_and_closed(&server, "HTTP/1.1", fields, 400);
+    }
 }
 
 /// RFC 9112, 6.1: chunked is applied only once. A request that says otherwise could be
@@ -230,13 +318,39 @@ fn chunked_applied_twice_gets_400(mode: Mode) {
     for fields in [
         "Transfer-Encoding: chunked, chunked\r\n",
         "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: Chunked\r\nTransfer-Encoding: CHUNKED\r\n",
         "Transfer-Encoding: gzip, chunked\r\nTransfer-Encoding: chunked\r\n",
     ] {
-        server
-            .send(format!(
-                "GET /a.txt HTTP/1.1\r\nHost: x\r\n{fields}\r\n0\r\n\r\n"
-            ))
-            .assert_status(400);
+        refused_and_closed(&server, "HTTP/1.1", fields, 400);
+    }
+}
+
+/// Not a list of transfer codings (RFC 9112, 7): an empty element, a name that is not a
+/// token, or chunked with parameters (it has none, so parsers disagree on what it means).
+fn a_malformed_transfer_encoding_gets_400_and_a_close(mode: Mode) {
+    let (_site, server) = server(mode);
+    for codings in [
+        "",
+        "chunked,",
+        ", chunked",
+        "gzip, , chunked",
+        "chun ked",
+        "\"chunked\"",
+        "chunked;ext=1",
+    ] {
+        let fields = format!("Transfer-Encoding: {codings}\r\n");
+        refused_and_closed(&server, "HTTP/1.1", &fields, 400);
+    }
+}
+
+/// RFC 9112, 6.1: a server that receives an HTTP/1.0 message with Transfer-Encoding "MUST
+/// treat the message as if the framing is faulty": HTTP/1.0 has no chunked coding, and a
+/// 1.0 intermediary may have passed the field on without applying it. nginx answers 400.
+fn http_1_0_with_transfer_encoding_gets_400_and_a_close(mode: Mode) {
+    let (_site, server) = server(mode);
+    for codings in ["chunked", "gzip, chunked"] {
+        let fields = format!("Transfer-Encoding: {codings}\r\n");
+        refused_and_closed(&server, "HTTP/1.0", &fields, 400);
     }
 }
 

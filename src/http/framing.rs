@@ -5,11 +5,49 @@
 //! client to the responses it reads ([`response_framing`]). Where the RFC lets a recipient
 //! choose, the server chooses the strict answer: a request whose end two parsers could
 //! see in different places is how request smuggling works, and it gets 400.
+//!
+//! # Transfer-Encoding in a request
+//!
+//! The server implements one transfer coding, `chunked` (RFC 9112, 7.1), the one every
+//! recipient must know. The field is a list, and several field lines of it are one list,
+//! in order (RFC 9110, 5.3): `Transfer-Encoding: gzip` followed by
+//! `Transfer-Encoding: chunked` says the same as `Transfer-Encoding: gzip, chunked`.
+//! Coding names are case-insensitive (RFC 9112, 7), and spaces and tabs around an element
+//! do not count. The server checks, in this order:
+//!
+//! | the request has | answer | because |
+//! |---|---|---|
+//! | `Content-Length` too | 400 | RFC 9112, 6.3, rule 3: "ought to be handled as an error" |
+//! | version HTTP/1.0 | 400 | RFC 9112, 6.1: its framing is to be treated as faulty |
+//! | an empty element (`chunked,`, `, chunked`), a name that is not a token (`chun ked`), `chunked` with parameters (`chunked;x=1`) | 400 | not a list of codings that every parser reads alike |
+//! | a last coding other than `chunked` (`gzip`, `identity`, `chunked, gzip`) | 400 | RFC 9112, 6.3, rule 4: the body's end cannot be found, and the server "MUST" answer 400 |
+//! | `chunked` more than once (`chunked, chunked`, or on two lines) | 400 | RFC 9112, 6.1: a sender "MUST NOT" apply chunked twice |
+//! | another coding before the final `chunked` (`gzip, chunked`, `identity, chunked`) | 501 | RFC 9112, 6.1: a coding the server does not understand "SHOULD" get 501 (Not Implemented) |
+//! | exactly `chunked` | a chunked body | |
+//!
+//! `identity` is not a transfer coding (RFC 7230 removed it and RFC 9112 did not bring it
+//! back), so it is an unknown coding like any other. Where the last coding is both unknown
+//! and not `chunked`, rule 4's "MUST" wins over the "SHOULD" of 501. Empty elements, which
+//! RFC 9110, 5.6.1 asks a recipient to skip, are refused here: the strict parsers accept
+//! nothing but the exact value `chunked`, and the server must never find a body's end where
+//! they would not. Every one of these refusals closes the connection (rules 3 and 4): the
+//! server does not know where the body ends, so nothing after the head can be read as the
+//! next request. The server never reads a chunked body it accepts either (it needs none):
+//! it answers, and closes.
+//!
+//! h11 and nginx refuse the same requests. Both accept only a single field line whose value
+//! is exactly `chunked`, and answer 501 for any other value, even where `chunked` is not
+//! last; for a second field line h11 answers 501 and nginx 400 (it refuses any repeated
+//! field of this kind), and nginx answers 400 for HTTP/1.0. The server reads the lines as
+//! one list, as RFC 9110 asks, and answers 400 wherever rule 4 applies.
+//!
+//! A response is read more leniently, as RFC 9112, 6.3 asks of a client: see
+//! [`response_framing`].
 
 use std::fmt;
 
-use super::syntax::{field_values, list_elements, Header};
-use super::Method;
+use super::syntax::{field_values, is_tchar, list_elements, Header};
+use super::{HttpVersion, Method};
 
 /// Where a message body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +71,14 @@ pub enum FramingError {
     BadContentLength,
     /// A request with both Content-Length and Transfer-Encoding.
     LengthWithTransferEncoding,
-    /// A request whose Transfer-Encoding does not end in `chunked`, or applies it twice.
+    /// An HTTP/1.0 request with Transfer-Encoding (RFC 9112, 6.1).
+    TransferEncodingInHttp10,
+    /// A request whose Transfer-Encoding is not a list of codings, does not end in
+    /// `chunked`, or applies it twice.
     BadTransferEncoding,
+    /// A request whose body is chunked, but also coded in a way the server does not
+    /// implement, such as `gzip, chunked`: 501 (Not Implemented).
+    UnknownTransferCoding,
 }
 
 impl fmt::Display for FramingError {
@@ -42,40 +86,106 @@ impl fmt::Display for FramingError {
         f.write_str(match self {
             FramingError::BadContentLength => "invalid Content-Length",
             FramingError::LengthWithTransferEncoding => "both Content-Length and Transfer-Encoding",
-            FramingError::BadTransferEncoding => "unsupported Transfer-Encoding",
+            FramingError::TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 request",
+            FramingError::BadTransferEncoding => {
+                "invalid Transfer-Encoding: chunked must come last, once"
+            }
+            FramingError::UnknownTransferCoding => {
+                "unsupported transfer coding: only chunked is implemented"
+            }
         })
     }
 }
 
 impl std::error::Error for FramingError {}
 
-/// Where the body of a request with these header fields ends, as a server reads it
-/// (RFC 9112, 6.3, rules 3, 4, 6 and 7):
+/// Where the body of a request with this version and these header fields ends, as a
+/// server reads it (RFC 9112, 6.3, rules 3, 4, 6 and 7):
 ///
 /// - every `Content-Length` field must be a plain decimal number, and all must agree: a
 ///   list such as `5, 5` in one field is refused (RFC 9110, 8.6 allows either answer);
 /// - both `Content-Length` and `Transfer-Encoding`: refused, "ought to be handled as an
 ///   error" (rule 3), since the two could be read as different ends;
-/// - `Transfer-Encoding`: the body is chunked if `chunked` is the last coding, and is
-///   applied once only (RFC 9112, 6.1); anything else is refused (rule 4). An empty list
-///   element counts as a coding here, so `chunked,` is refused: strict parsers such as
-///   h11 refuse it too, and the server must never be the laxer one;
+/// - `Transfer-Encoding`: the body is chunked if the codings of every such field, read
+///   as one list, are exactly `chunked`; anything else is refused, as the table in the
+///   [module docs](self) sets out. An empty list element counts as a malformed coding
+///   here, so `chunked,` is refused: strict parsers such as h11 refuse it too, and the
+///   server must never be the laxer one;
 /// - `Content-Length: n`: n bytes (rule 6), and no body when n is 0;
 /// - neither: no body (rule 7).
-pub fn request_framing(fields: &[Header]) -> Result<BodyFraming, FramingError> {
+pub fn request_framing(
+    version: HttpVersion,
+    fields: &[Header],
+) -> Result<BodyFraming, FramingError> {
     let length = content_length(field_values(fields, "content-length"))?;
     let transfer_encoding = field_values(fields, "transfer-encoding").next().is_some();
     match (length, transfer_encoding) {
         (Some(_), true) => Err(FramingError::LengthWithTransferEncoding),
-        (_, true) => match transfer_codings(fields, Empty::Kept).as_slice() {
-            [first @ .., last] if is_chunked(last) && !first.iter().any(|c| is_chunked(c)) => {
-                Ok(BodyFraming::Chunked)
-            }
-            _ => Err(FramingError::BadTransferEncoding),
-        },
+        (None, true) if version == HttpVersion::Http10 => {
+            Err(FramingError::TransferEncodingInHttp10)
+        }
+        (None, true) => request_codings(fields),
         (Some(0) | None, false) => Ok(BodyFraming::None),
         (Some(n), false) => Ok(BodyFraming::Length(n)),
     }
+}
+
+/// One element of a request's `Transfer-Encoding` list, as the server sorts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    /// Exactly `chunked`, in any case.
+    Chunked,
+    /// Any other coding: `gzip`, `identity`, `x-custom;level=1`.
+    Other,
+    /// Empty, a name that is not a token, or `chunked` with parameters, which RFC 9112, 7.1
+    /// does not define: a parser that ignores them would see chunked, one that does not
+    /// would not.
+    Malformed,
+}
+
+/// `transfer-coding = token *( OWS ";" OWS transfer-parameter )` (RFC 9112, 7). Only the
+/// name is checked: a coding with parameters is refused whatever they are, so a quoted
+/// comma in one (which the plain split on commas below cuts in two) changes only which
+/// refusal the request gets.
+fn coding(element: &str) -> Coding {
+    let element = element.trim_matches([' ', '\t']);
+    let name = element.split(';').next().unwrap_or_default();
+    let name = name.trim_matches([' ', '\t']);
+    if name.is_empty() || !name.bytes().all(is_tchar) {
+        Coding::Malformed
+    } else if element.eq_ignore_ascii_case("chunked") {
+        Coding::Chunked
+    } else if name.eq_ignore_ascii_case("chunked") {
+        Coding::Malformed
+    } else {
+        Coding::Other
+    }
+}
+
+/// The framing of a request's body from its transfer codings, in the order applied: the
+/// elements of every `Transfer-Encoding` line, one list (RFC 9110, 5.3).
+fn request_codings(fields: &[Header]) -> Result<BodyFraming, FramingError> {
+    let codings: Vec<Coding> = field_values(fields, "transfer-encoding")
+        .flat_map(|value| value.split(','))
+        .map(coding)
+        .collect();
+    if codings.contains(&Coding::Malformed) {
+        return Err(FramingError::BadTransferEncoding);
+    }
+    // RFC 9112, 6.3, rule 4: unless chunked is last, the body's end cannot be known.
+    let Some((Coding::Chunked, before)) = codings.split_last() else {
+        return Err(FramingError::BadTransferEncoding);
+    };
+    // RFC 9112, 6.1: "A sender MUST NOT apply the chunked transfer coding more than once".
+    if before.contains(&Coding::Chunked) {
+        return Err(FramingError::BadTransferEncoding);
+    }
+    // The chunks can be found, but what they hold is coded in a way the server does not
+    // know: RFC 9112, 6.1 says a server "SHOULD respond with 501 (Not Implemented)".
+    if before.contains(&Coding::Other) {
+        return Err(FramingError::UnknownTransferCoding);
+    }
+    Ok(BodyFraming::Chunked)
 }
 
 /// Where the body of a response ends, as a client reads it, given the method of the
@@ -86,7 +196,11 @@ pub fn request_framing(fields: &[Header]) -> Result<BodyFraming, FramingError> {
 /// 2. (a 2xx response to CONNECT starts a tunnel: the client never sends CONNECT);
 /// 3. `Transfer-Encoding` overrides `Content-Length`;
 /// 4. if `chunked` is the last transfer coding the body is chunked; otherwise it runs
-///    until the server closes the connection;
+///    until the server closes the connection. A client cannot refuse a response as the
+///    server refuses a request: it only needs the body's end, and this rule always finds
+///    it. Codings other than `chunked` are not undone, so a body sent as `gzip, chunked`
+///    arrives still gzipped (a client that sends no `TE` field, as this one, accepts no
+///    coding but chunked: RFC 9110, 10.1.4);
 /// 5. `Content-Length` gives the length. A list of identical values (`5, 5`, in one field
 ///    or several) counts as one; anything else is an error, because guessing where a
 ///    message ends is how response splitting works;
@@ -102,7 +216,7 @@ pub fn response_framing(
     {
         return Ok(BodyFraming::None);
     }
-    if let Some(last) = transfer_codings(fields, Empty::Skipped).last() {
+    if let Some(last) = transfer_codings(fields).last() {
         return Ok(match is_chunked(last) {
             true => BodyFraming::Chunked,
             false => BodyFraming::UntilClose,
@@ -112,25 +226,12 @@ pub fn response_framing(
     Ok(content_length(values)?.map_or(BodyFraming::UntilClose, BodyFraming::Length))
 }
 
-/// What to do with the empty elements of a list (`a, , b`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Empty {
-    /// Keep them, to refuse them: the server reading a request.
-    Kept,
-    /// Skip them, as RFC 9110, 5.6.1 asks of a lenient recipient: the client.
-    Skipped,
-}
-
-/// The transfer codings of every `Transfer-Encoding` field, in the order applied.
-fn transfer_codings(fields: &[Header], empty: Empty) -> Vec<&str> {
-    let values = field_values(fields, "transfer-encoding");
-    match empty {
-        Empty::Skipped => values.flat_map(list_elements).collect(),
-        Empty::Kept => values
-            .flat_map(|value| value.split(','))
-            .map(|coding| coding.trim_matches([' ', '\t']))
-            .collect(),
-    }
+/// The transfer codings of every `Transfer-Encoding` field, in the order applied, with
+/// empty elements skipped, as RFC 9110, 5.6.1 asks of a lenient recipient: the client.
+fn transfer_codings(fields: &[Header]) -> Vec<&str> {
+    field_values(fields, "transfer-encoding")
+        .flat_map(list_elements)
+        .collect()
 }
 
 /// Transfer coding names are case-insensitive (RFC 9112, 7).
@@ -173,7 +274,7 @@ mod tests {
     }
 
     fn request(lines: &[&str]) -> Result<BodyFraming, FramingError> {
-        request_framing(&fields(lines))
+        request_framing(HttpVersion::Http11, &fields(lines))
     }
 
     fn response(status: u16, lines: &[&str]) -> Result<BodyFraming, FramingError> {
@@ -226,47 +327,114 @@ mod tests {
         );
     }
 
+    /// Each list of Transfer-Encoding values (one field line each) and what the server
+    /// makes of it; the table in the module docs, case by case.
+    const CODINGS: &[(&[&str], Result<BodyFraming, FramingError>)] = {
+        use BodyFraming::Chunked;
+        use FramingError::{BadTransferEncoding as Bad, UnknownTransferCoding as Unknown};
+        &[
+            // Exactly chunked, in any case, with spaces or tabs around it.
+            (&["chunked"], Ok(Chunked)),
+            (&["CHUNKED"], Ok(Chunked)),
+            (&["Chunked"], Ok(Chunked)),
+            (&[" \tchunked\t "], Ok(Chunked)),
+            // Chunked last, after a coding the server does not implement: 501, however
+            // the list is spelled, on one line or on several (RFC 9110, 5.3).
+            (&["gzip, chunked"], Err(Unknown)),
+            (&["gzip,chunked"], Err(Unknown)),
+            (&[" gzip ,\tChunked "], Err(Unknown)),
+            (&["GZIP, CHUNKED"], Err(Unknown)),
+            (&["gzip", "chunked"], Err(Unknown)),
+            (&["deflate, gzip", "chunked"], Err(Unknown)),
+            (&["identity, chunked"], Err(Unknown)),
+            (&["identity", "chunked"], Err(Unknown)),
+            (&["x-custom, chunked"], Err(Unknown)),
+            (&["gzip;level=9, chunked"], Err(Unknown)),
+            // Chunked not last, or not there at all: the body's end is unknown (rule 4).
+            (&["gzip"], Err(Bad)),
+            (&["identity"], Err(Bad)),
+            (&["x-custom"], Err(Bad)),
+            (&["chunked, gzip"], Err(Bad)),
+            (&["chunked", "gzip"], Err(Bad)),
+            (&["chunked", "identity"], Err(Bad)),
+            // Chunked twice, in one line or across two.
+            (&["chunked, chunked"], Err(Bad)),
+            (&["chunked", "chunked"], Err(Bad)),
+            (&["Chunked", "CHUNKED"], Err(Bad)),
+            (&["chunked, gzip, chunked"], Err(Bad)),
+            (&["gzip, chunked", "chunked"], Err(Bad)),
+            // Not a list of codings: empty elements, a name that is not a token, and
+            // chunked with parameters, which it does not have.
+            (&[""], Err(Bad)),
+            (&[","], Err(Bad)),
+            (&["chunked,"], Err(Bad)),
+            (&[", chunked"], Err(Bad)),
+            (&["gzip, , chunked"], Err(Bad)),
+            (&["chunked", ""], Err(Bad)),
+            (&["chun ked"], Err(Bad)),
+            (&["\"chunked\""], Err(Bad)),
+            (&["gzip chunked"], Err(Bad)),
+            (&["gzip, chunk@d"], Err(Bad)),
+            (&[";q=1, chunked"], Err(Bad)),
+            (&["chunked;ext=1"], Err(Bad)),
+            (&["chunked ; x"], Err(Bad)),
+            (&["gzip, chunked;"], Err(Bad)),
+        ]
+    };
+
     /// A request with one Transfer-Encoding field for each of `values`.
-    fn request_with_codings(values: &[&str]) -> Result<BodyFraming, FramingError> {
+    fn request_with_codings(
+        version: HttpVersion,
+        values: &[&str],
+    ) -> Result<BodyFraming, FramingError> {
         let lines: Vec<String> = values
             .iter()
             .map(|value| format!("Transfer-Encoding: {value}"))
             .collect();
-        request(&lines.iter().map(String::as_str).collect::<Vec<_>>())
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        request_framing(version, &fields(&lines))
     }
 
     #[test]
-    fn a_request_is_chunked_only_if_chunked_comes_last_and_once() {
-        let chunked: [&[&str]; 4] = [
-            &["chunked"],
-            &["gzip, Chunked"],
-            &["gzip", "CHUNKED"],
-            &[" gzip ,\tchunked "],
-        ];
-        for values in chunked {
+    fn a_request_is_chunked_only_if_its_codings_are_exactly_chunked() {
+        for (values, expected) in CODINGS {
             assert_eq!(
-                request_with_codings(values),
-                Ok(BodyFraming::Chunked),
-                "{values:?}"
+                request_with_codings(HttpVersion::Http11, values),
+                *expected,
+                "Transfer-Encoding lines {values:?}"
             );
         }
-        let refused: [&[&str]; 8] = [
-            &["chunked, chunked"],
-            &["chunked", "chunked"],
-            &["chunked, gzip, chunked"],
-            &["chunked, gzip"],
-            &["gzip"],
-            &[""],
-            // An empty element is a coding that is not chunked, where it matters.
-            &["chunked,"],
-            &["chunked", ""],
-        ];
-        for values in refused {
+    }
+
+    #[test]
+    fn an_http_1_0_request_with_any_transfer_encoding_is_refused() {
+        for (values, _) in CODINGS {
             assert_eq!(
-                request_with_codings(values),
-                Err(FramingError::BadTransferEncoding),
-                "{values:?}"
+                request_with_codings(HttpVersion::Http10, values),
+                Err(FramingError::TransferEncodingInHttp10),
+                "HTTP/1.0 with Transfer-Encoding lines {values:?}"
             );
+        }
+        let plain = fields(&["Content-Length: 2"]);
+        assert_eq!(
+            request_framing(HttpVersion::Http10, &plain),
+            Ok(BodyFraming::Length(2))
+        );
+    }
+
+    #[test]
+    fn a_request_with_length_and_any_codings_is_refused_as_such() {
+        for (values, _) in CODINGS {
+            let mut lines = vec!["Content-Length: 3".to_string()];
+            lines.extend(values.iter().map(|v| format!("Transfer-Encoding: {v}")));
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            for version in [HttpVersion::Http10, HttpVersion::Http11] {
+                assert_eq!(
+                    request_framing(version, &fields(&lines)),
+                    Err(FramingError::LengthWithTransferEncoding),
+                    "{version:?} {lines:?}"
+                );
+            }
         }
     }
 
@@ -303,6 +471,29 @@ mod tests {
         assert_eq!(response(200, &empty), Ok(BodyFraming::Length(3)));
     }
 
+    /// A client cannot refuse a response as a server refuses a request; it can only find
+    /// the body's end: chunks when chunked is last, else the close (RFC 9112, 6.3, rule 4).
+    #[test]
+    fn a_response_is_framed_by_its_last_coding_whatever_the_others() {
+        let cases: [(&[&str], BodyFraming); 7] = [
+            (&["gzip", "chunked"], BodyFraming::Chunked),
+            (&["identity, CHUNKED"], BodyFraming::Chunked),
+            (&["x-custom, chunked, "], BodyFraming::Chunked),
+            (&["identity"], BodyFraming::UntilClose),
+            (&["gzip"], BodyFraming::UntilClose),
+            (&["chunked", "gzip"], BodyFraming::UntilClose),
+            (&["chunked;ext=1"], BodyFraming::UntilClose),
+        ];
+        for (values, expected) in cases {
+            let lines: Vec<String> = values
+                .iter()
+                .map(|value| format!("Transfer-Encoding: {value}"))
+                .collect();
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            assert_eq!(response(200, &lines), Ok(expected), "{lines:?}");
+        }
+    }
+
     #[test]
     fn a_response_content_length_may_repeat_one_value() {
         assert_eq!(response(200, &[]), Ok(BodyFraming::UntilClose));
@@ -334,7 +525,15 @@ mod tests {
         );
         assert_eq!(
             FramingError::BadTransferEncoding.to_string(),
-            "unsupported Transfer-Encoding"
+            "invalid Transfer-Encoding: chunked must come last, once"
+        );
+        assert_eq!(
+            FramingError::UnknownTransferCoding.to_string(),
+            "unsupported transfer coding: only chunked is implemented"
+        );
+        assert_eq!(
+            FramingError::TransferEncodingInHttp10.to_string(),
+            "Transfer-Encoding in an HTTP/1.0 request"
         );
     }
 }

@@ -155,9 +155,14 @@ pub enum RequestError {
     BadContentLength,
     /// Both Content-Length and Transfer-Encoding: a classic request-smuggling trick.
     LengthWithTransferEncoding,
-    /// A Transfer-Encoding whose last coding is not `chunked`, or that applies `chunked`
-    /// more than once.
+    /// Transfer-Encoding in an HTTP/1.0 request, whose framing RFC 9112, 6.1 calls faulty.
+    TransferEncodingInHttp10,
+    /// A Transfer-Encoding that is not a list of codings, whose last coding is not
+    /// `chunked`, or that applies `chunked` more than once.
     BadTransferEncoding,
+    /// A chunked body also coded in a way the server does not implement (`gzip, chunked`):
+    /// 501 (Not Implemented), RFC 9112, 6.1.
+    UnknownTransferCoding,
 }
 
 impl From<FramingError> for RequestError {
@@ -165,7 +170,9 @@ impl From<FramingError> for RequestError {
         match error {
             FramingError::BadContentLength => RequestError::BadContentLength,
             FramingError::LengthWithTransferEncoding => RequestError::LengthWithTransferEncoding,
+            FramingError::TransferEncodingInHttp10 => RequestError::TransferEncodingInHttp10,
             FramingError::BadTransferEncoding => RequestError::BadTransferEncoding,
+            FramingError::UnknownTransferCoding => RequestError::UnknownTransferCoding,
         }
     }
 }
@@ -177,6 +184,7 @@ impl RequestError {
             RequestError::VersionNotSupported => StatusCode::HttpVersionNotSupported,
             RequestError::RequestLineTooLong => StatusCode::UriTooLong,
             RequestError::HeadTooLarge => StatusCode::HeaderFieldsTooLarge,
+            RequestError::UnknownTransferCoding => StatusCode::NotImplemented,
             _ => StatusCode::BadRequest,
         }
     }
@@ -196,7 +204,13 @@ impl fmt::Display for RequestError {
             RequestError::LengthWithTransferEncoding => {
                 return FramingError::LengthWithTransferEncoding.fmt(f)
             }
+            RequestError::TransferEncodingInHttp10 => {
+                return FramingError::TransferEncodingInHttp10.fmt(f)
+            }
             RequestError::BadTransferEncoding => return FramingError::BadTransferEncoding.fmt(f),
+            RequestError::UnknownTransferCoding => {
+                return FramingError::UnknownTransferCoding.fmt(f)
+            }
         };
         f.write_str(text)
     }
@@ -255,7 +269,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Parse<RequestHead>, RequestError
         headers.push(parse_header_line(line)?);
     }
 
-    let body = request_framing(&headers)?;
+    let body = request_framing(version, &headers)?;
     check_host(version, &headers)?;
     let request = RequestHead {
         method: Method::from_token(method),
@@ -404,6 +418,15 @@ mod tests {
                 400,
             ),
             (b"GET / HTTP/1.0\r\nContent-Length: -1\r\n\r\n", 400),
+            (
+                b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                501,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                400,
+            ),
+            (b"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
         ];
         for (bytes, status) in cases {
             let got = parse_request_head(bytes).map_err(RequestError::status);

@@ -34,7 +34,8 @@ pub enum StatusCode {
     HeaderFieldsTooLarge,
     /// 500: the server failed while handling the request.
     InternalServerError,
-    /// 501: a method the server does not know at all.
+    /// 501: a method the server does not know at all, or a transfer coding it does not
+    /// implement.
     NotImplemented,
     /// 503: the server is at its connection limit.
     ServiceUnavailable,
