@@ -9,7 +9,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use support::{connect, read_to_close, Site, TestServer};
 use weblab::files::{Resolved, Root};
-use weblab::http::{decode_target, parse_request_head, HttpVersion, Method, Parse};
+use weblab::http::{
+    decode_target, parse_request_head, BodyFraming, HttpVersion, Method, Parse, RequestError,
+};
 use weblab::Mode;
 
 proptest! {
@@ -72,6 +74,58 @@ proptest! {
         }
         for end in 0..head.len() {
             prop_assert_eq!(parse_request_head(&head.as_bytes()[..end]), Ok(Parse::Incomplete), "prefix {:?}", &head[..end]);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// (2b) Whatever Transfer-Encoding lines a request has, its body is taken as chunked
+    /// only when, read as one list, they say exactly `chunked`; anything else is refused
+    /// with 400, or 501 when the list does end in `chunked` (RFC 9112, 6.1 and 6.3).
+    #[test]
+    fn a_request_body_is_chunked_only_when_its_codings_are_exactly_chunked(
+        lines in proptest::collection::vec(
+            proptest::collection::vec(
+                ("[ \t]{0,2}", "chunked|CHUNKED|Chunked|gzip|identity|x-c|chunked;x=1|chun ked|", "[ \t]{0,2}"),
+                0..4,
+            ),
+            1..4,
+        ),
+        http_1_0 in any::<bool>(),
+    ) {
+        let version = if http_1_0 { "HTTP/1.0" } else { "HTTP/1.1" };
+        let mut head = format!("POST / {version}\r\nHost: x\r\n");
+        let mut elements = Vec::new();
+        for line in &lines {
+            let value: Vec<String> = line.iter().map(|(a, coding, b)| format!("{a}{coding}{b}")).collect();
+            let value = value.join(",");
+            // The parser trims the spaces around a whole value, as the split below does
+            // around each element.
+            elements.extend(value.split(',').map(|e| e.trim_matches([' ', '\t']).to_string()));
+            head.push_str(&format!("Transfer-Encoding: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let exactly_chunked = elements.len() == 1 && elements[0].eq_ignore_ascii_case("chunked");
+        match parse_request_head(head.as_bytes()) {
+            Ok(Parse::Complete(request, _)) => {
+                prop_assert_eq!(request.body, BodyFraming::Chunked, "{:?}", head);
+                prop_assert!(exactly_chunked && !http_1_0, "accepted {:?}", head);
+            }
+            Err(error) => {
+                prop_assert!(!exactly_chunked || http_1_0, "refused {:?} with {:?}", head, error);
+                let last_is_chunked = elements.last().is_some_and(|e| e.eq_ignore_ascii_case("chunked"));
+                match error.status().code() {
+                    400 => {}
+                    501 => prop_assert!(
+                        error == RequestError::UnknownTransferCoding && last_is_chunked && !http_1_0,
+                        "501 for {:?}", head
+                    ),
+                    other => prop_assert!(false, "{other} for {:?}", head),
+                }
+            }
+            Ok(Parse::Incomplete) => prop_assert!(false, "incomplete: {:?}", head),
         }
     }
 }
