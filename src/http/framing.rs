@@ -377,6 +377,7 @@ mod tests {
             (&["gzip, chunk@d"], Err(Bad)),
             (&[";q=1, chunked"], Err(Bad)),
             (&["chunked;ext=1"], Err(Bad)),
+            (&["chunked;ext=1, chunked"], Err(Bad)),
             (&["chunked ; x"], Err(Bad)),
             (&["gzip, chunked;"], Err(Bad)),
         ]
