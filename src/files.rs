@@ -225,9 +225,6 @@ fn regular_file(path: PathBuf, file: File, metadata: Metadata) -> Result<Resolve
     if !metadata.is_file() {
         return Err(LookupError::Forbidden);
     }
-    // Opened non-blocking so that a FIFO could not hold the open; a regular file is read
-    // the ordinary way.
-    beneath::clear_nonblocking(&file).map_err(io_to_lookup)?;
     Ok(Resolved::File {
         path,
         file,
@@ -325,25 +322,32 @@ mod tests {
         );
     }
 
-    /// What is resolved is open, and a regular file is left blocking, as reads expect.
+    /// What is resolved is open, still non-blocking (as it was opened, so that a FIFO could
+    /// not hold the open), and a regular file reads whole all the same.
     #[cfg(unix)]
     #[test]
-    fn a_resolved_file_is_open_and_blocking() {
+    fn a_resolved_file_is_open_and_reads_whole() {
         use std::os::fd::AsRawFd;
         let dir = tempfile::tempdir().expect("a temporary folder");
-        fs::write(dir.path().join("a.txt"), "a").expect("a file");
+        let written: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
+        fs::write(dir.path().join("a.bin"), &written).expect("a file");
         let root = Root::new(dir.path()).expect("the root");
         let Ok(Resolved::File {
             mut file, metadata, ..
-        }) = root.resolve("/a.txt")
+        }) = root.resolve("/a.bin")
         else {
-            panic!("/a.txt is a file");
+            panic!("/a.bin is a file");
         };
         // SAFETY: fcntl on a valid descriptor.
         let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
-        assert_eq!(flags & libc::O_NONBLOCK, 0, "O_NONBLOCK is cleared");
-        let mut contents = String::new();
-        io::Read::read_to_string(&mut file, &mut contents).expect("read");
-        assert_eq!((contents.as_str(), metadata.len()), ("a", 1));
+        assert_ne!(flags & libc::O_NONBLOCK, 0, "opened non-blocking");
+        let mut contents = Vec::new();
+        io::Read::read_to_end(&mut file, &mut contents).expect("read");
+        assert_eq!(metadata.len(), 3 << 20);
+        assert!(
+            contents == written,
+            "read {} bytes, not the file's",
+            contents.len()
+        );
     }
 }

@@ -10,7 +10,9 @@
 //! | Windows | open the path, then ask the open handle where it really is (`GetFinalPathNameByHandleW`) and what it is (`GetFileType`) | the open itself may reach outside the root before the check refuses it: nothing is read from it, but opening has effects (an access time, a sharing conflict) |
 //!
 //! Every open is also non-blocking (`O_NONBLOCK`): opening a FIFO for reading would
-//! otherwise wait for a writer, possibly forever.
+//! otherwise wait for a writer, possibly forever. The flag is left on the regular files
+//! that are served, as nginx leaves it: reads and `sendfile` of a regular file ignore it on
+//! Linux and macOS, and clearing it would cost two `fcntl` calls on every request.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -28,9 +30,9 @@ pub(super) enum EntryKind {
 }
 
 #[cfg(unix)]
-pub(super) use unix::{clear_nonblocking, entries, open_beneath, open_root, RootHandle};
+pub(super) use unix::{entries, open_beneath, open_root, RootHandle};
 #[cfg(windows)]
-pub(super) use windows::{clear_nonblocking, entries, open_beneath, open_root, RootHandle};
+pub(super) use windows::{entries, open_beneath, open_root, RootHandle};
 
 #[cfg(unix)]
 mod unix {
@@ -191,23 +193,6 @@ mod unix {
         }
         buffer.truncate(n);
         Ok(PathBuf::from(OsString::from_vec(buffer)))
-    }
-
-    /// Clears `O_NONBLOCK` on a file that turned out to be regular, so that every later
-    /// read of it behaves as it always does.
-    pub(crate) fn clear_nonblocking(file: &File) -> io::Result<()> {
-        // SAFETY: fcntl on a valid descriptor.
-        let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
-        if flags < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: as above.
-        let set =
-            unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) };
-        match set {
-            0 => Ok(()),
-            _ => Err(io::Error::last_os_error()),
-        }
     }
 
     /// The entries of an open folder (without `.` and `..`), read from the handle itself
@@ -432,11 +417,6 @@ mod windows {
         }
     }
 
-    /// Nothing to clear: Windows opens files for blocking reads.
-    pub(crate) fn clear_nonblocking(_file: &File) -> io::Result<()> {
-        Ok(())
-    }
-
     /// The entries of a folder, read by its path again: std cannot list a handle. The
     /// caller holds the folder open without delete sharing, so it cannot be renamed or
     /// removed meanwhile, and NTFS refuses to rename a folder while anything below it is
@@ -459,7 +439,6 @@ mod windows {
 
 #[cfg(all(test, unix))]
 mod tests {
-    use std::os::fd::AsRawFd;
     use std::os::unix::fs::symlink;
     use std::path::PathBuf;
     use std::sync::mpsc;
@@ -609,17 +588,6 @@ mod tests {
                 .expect("fstat");
             assert!(metadata.file_type().is_fifo(), "{opener}");
         }
-    }
-
-    #[test]
-    fn clearing_nonblocking_leaves_a_blocking_file() {
-        let tree = tree();
-        let file = open_beneath(&tree.root, &tree.root_path, &["a.txt"]).expect("open");
-        // SAFETY: fcntl on a valid descriptor.
-        let flags = || unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
-        assert_ne!(flags() & libc::O_NONBLOCK, 0, "opened non-blocking");
-        clear_nonblocking(&file).expect("clear O_NONBLOCK");
-        assert_eq!(flags() & libc::O_NONBLOCK, 0, "blocking again");
     }
 
     #[test]
