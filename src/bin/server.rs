@@ -33,7 +33,7 @@ struct Args {
     /// period at shutdown).
     #[arg(long, default_value = "10", value_parser = parse_seconds)]
     timeout: Duration,
-    /// Threads in pool mode, each running an event loop [default: 2 per core].
+    /// Threads in pool mode, each running an event loop [default: 1 per core].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     threads: Option<u32>,
     /// Connections open at once in threaded and pool modes; more get 503.

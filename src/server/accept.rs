@@ -27,9 +27,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use polling::Event;
-
 use super::handler::Reply;
+use super::poller::Poller;
+use super::poller::{rewatch_listener, unwatch_listener, watch_listener};
 use super::Shared;
 use crate::http::format_http_date;
 use crate::http::StatusCode;
@@ -52,12 +52,13 @@ pub(crate) struct Acceptor {
     poller: usize,
     /// Hand out non-blocking sockets (for an event loop).
     nonblocking: bool,
-    /// Out of descriptors: accept nothing before this moment.
+    /// Out of descriptors: accept nothing before this moment (the listener is not watched
+    /// meanwhile).
     paused_until: Option<Instant>,
 }
 
 impl Acceptor {
-    /// Registers `listener` with poller number `poller` (one readiness event at a time).
+    /// Registers `listener` with poller number `poller`.
     /// `nonblocking`: the connections it accepts are for an event loop.
     pub(crate) fn new(
         listener: &Arc<TcpListener>,
@@ -68,7 +69,7 @@ impl Acceptor {
         listener.set_nonblocking(true)?;
         // SAFETY: `Drop` removes the listener from the poller, and the acceptor holds the
         // listener open until then.
-        unsafe { shared.pollers[poller].add(&**listener, Event::readable(LISTENER_KEY))? };
+        unsafe { watch_listener(&shared.pollers[poller], listener, LISTENER_KEY)? };
         Ok(Acceptor {
             listener: Arc::clone(listener),
             shared: Arc::clone(shared),
@@ -98,6 +99,7 @@ impl Acceptor {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if is_out_of_descriptors(&e) => {
                     shed_with_spare(&self.listener, &self.shared);
+                    let _ = unwatch_listener(self.poller(), &self.listener);
                     self.paused_until = Some(Instant::now() + ACCEPT_PAUSE);
                     return accepted;
                 }
@@ -106,7 +108,7 @@ impl Acceptor {
                 Err(_) => {}
             }
         }
-        self.watch();
+        let _ = rewatch_listener(self.poller(), &self.listener, LISTENER_KEY);
         accepted
     }
 
@@ -117,19 +119,21 @@ impl Acceptor {
             return Some(until - now);
         }
         self.paused_until = None;
-        self.watch();
+        // SAFETY: as in `new`.
+        let _ = unsafe { watch_listener(self.poller(), &self.listener, LISTENER_KEY) };
         None
     }
 
-    fn watch(&self) {
-        let poller = &self.shared.pollers[self.poller];
-        let _ = poller.modify(&*self.listener, Event::readable(LISTENER_KEY));
+    fn poller(&self) -> &Poller {
+        &self.shared.pollers[self.poller]
     }
 }
 
 impl Drop for Acceptor {
     fn drop(&mut self) {
-        let _ = self.shared.pollers[self.poller].delete(&*self.listener);
+        if self.paused_until.is_none() {
+            let _ = unwatch_listener(self.poller(), &self.listener);
+        }
     }
 }
 

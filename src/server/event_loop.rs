@@ -2,8 +2,8 @@
 //! connections from accept to close. Why it is built this way is explained in the
 //! [server module docs](super).
 //!
-//! One turn of a loop: wait until the poller reports sockets that are ready (or the clock
-//! ticks); accept new connections if the listener is ready; for each ready connection,
+//! One turn of a loop: wait until the poller reports sockets that are ready (or the next
+//! look for expired deadlines is due); accept new connections if the listener is ready; for each ready connection,
 //! [`Connection::advance`] it as far as it goes without waiting; every tick, expire the
 //! connections whose deadline has passed. Sockets are non-blocking, so no call ever waits
 //! on a client; the only thing that can hold a loop up is the disk, when a file is opened
@@ -13,15 +13,13 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-
-use polling::{Event, Events, PollMode, Poller};
 
 use super::accept::{at_capacity, refuse, Acceptor, LISTENER_KEY};
 use super::connection::{Connection, Wait};
+use super::poller::{self, Event, Events, PollMode, Poller};
 use super::pool::ThreadPool;
 use super::shutdown::Ticket;
 use super::Shared;
@@ -35,7 +33,6 @@ pub(super) fn run(listener: TcpListener, shared: &Arc<Shared>) -> io::Result<()>
     let loops = shared.pollers.len();
     let pool = ThreadPool::new(loops);
     let failure: Arc<Mutex<Option<io::Error>>> = Arc::default();
-    let clock = Clock::start(shared)?;
     for index in 0..loops {
         let (listener, shared, failure) = (
             Arc::clone(&listener),
@@ -55,7 +52,6 @@ pub(super) fn run(listener: TcpListener, shared: &Arc<Shared>) -> io::Result<()>
     // The loops hold the listener now: it closes once every one of them has let go.
     drop(listener);
     pool.shutdown();
-    clock.stop();
     let failure = failure
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -107,9 +103,9 @@ impl EventLoop {
         let mut next_sweep = Instant::now() + TICK;
         loop {
             events.clear();
-            // No timeout: the clock wakes every loop each TICK. (A timeout here would arm
-            // a kernel timer before every wait.) A signal is retried inside `polling`.
-            self.shared.pollers[self.index].wait(&mut events, None)?;
+            // Until something is ready, or the next look for expired deadlines.
+            let until_sweep = next_sweep.saturating_duration_since(Instant::now());
+            self.shared.pollers[self.index].wait(&mut events, Some(until_sweep))?;
             if self.shared.is_stopping() && self.stop_deadline.is_none() {
                 self.begin_stop();
             }
@@ -184,8 +180,8 @@ impl EventLoop {
             true => (Event::all(key), PollMode::Edge),
             false => (interest(key, wait), PollMode::Oneshot),
         };
-        // SAFETY: every registered connection is deleted from the poller before it is
-        // dropped, in `remove`.
+        // SAFETY: every registered connection goes through `poller::forget` before it is
+        // dropped, in `remove`, and its socket has no duplicate.
         let added = unsafe {
             self.poller()
                 .add_with_mode(connection.stream(), interest, mode)
@@ -278,7 +274,7 @@ impl EventLoop {
     /// Forgets a connection: out of the poller, then closed.
     fn remove(&mut self, key: usize) {
         if let Some(connection) = self.connections.remove(&key) {
-            let _ = self.poller().delete(connection.stream());
+            poller::forget(self.poller(), connection.stream());
         }
     }
 }
@@ -289,41 +285,5 @@ fn interest(key: usize, wait: Wait) -> Event {
         Wait::Writable => Event::writable(key),
         Wait::Readable => Event::readable(key),
         Wait::Deadline | Wait::Done => Event::none(key),
-    }
-}
-
-/// Wakes every event loop each [`TICK`] so that it can expire connections past their
-/// deadline. Waiting in the poller with no timeout, and being woken by this clock, is
-/// cheaper than arming a kernel timer before every wait, which would cost extra system
-/// calls per request under load. Deadlines are therefore kept to within a tick.
-struct Clock {
-    running: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
-}
-
-impl Clock {
-    fn start(shared: &Arc<Shared>) -> io::Result<Clock> {
-        let running = Arc::new(AtomicBool::new(true));
-        let thread = {
-            let running = Arc::clone(&running);
-            let shared = Arc::clone(shared);
-            thread::Builder::new()
-                .name("weblab-clock".into())
-                .spawn(move || {
-                    while running.load(Ordering::SeqCst) {
-                        thread::park_timeout(TICK);
-                        for poller in &shared.pollers {
-                            let _ = poller.notify();
-                        }
-                    }
-                })?
-        };
-        Ok(Clock { running, thread })
-    }
-
-    fn stop(self) {
-        self.running.store(false, Ordering::SeqCst);
-        self.thread.thread().unpark();
-        let _ = self.thread.join();
     }
 }

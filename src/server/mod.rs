@@ -22,8 +22,8 @@
 //! client must therefore cost no thread.
 //!
 //! So in pool mode every socket is non-blocking, and each thread of the pool runs an
-//! *event loop*: it asks a poller (epoll on Linux, kqueue on macOS, IOCP on Windows, through
-//! the `polling` crate) which of its sockets are ready, and moves each ready connection
+//! *event loop*: it asks a poller (epoll on Linux, kqueue on macOS, IOCP on Windows; see
+//! `poller`) which of its sockets are ready, and moves each ready connection
 //! along as far as it can go without waiting: reading a head, dropping a body, writing a
 //! response (with `sendfile` on Linux), lingering before the close. A connection waiting
 //! for anything waits in the poller, with a deadline, and costs a few kilobytes, not a
@@ -39,9 +39,10 @@
 //! keep-alive request crossed from the loop to a worker and back, which made small files
 //! slower than nginx.
 //!
-//! The pool has two event loops per core by default: a loop never waits on a client, but
-//! it can wait on the disk, when it opens or reads a file that is not in the page cache,
-//! and a second loop keeps the core busy meanwhile.
+//! The pool has one event loop per core by default, as nginx has one worker per core: a
+//! loop never waits on a client, so a second loop on the same core would only take turns
+//! with the first. (A loop can wait on the disk, when it opens or reads a file that is not
+//! in the page cache; `--threads` adds loops where the disk is slow.)
 //!
 //! # Stopping
 //!
@@ -57,6 +58,7 @@ mod accept;
 mod connection;
 mod event_loop;
 pub mod handler;
+mod poller;
 pub mod pool;
 mod send_file;
 mod shutdown;
@@ -73,10 +75,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use polling::Poller;
-
 use crate::files::Root;
 use crate::log::AccessLog;
+use poller::Poller;
 use shutdown::{close_on_stop, Tracker};
 
 /// How the server serves connections. See the [module docs](self).
@@ -163,11 +164,14 @@ impl Default for Config {
     }
 }
 
-/// Two event loops per core. A loop never waits on a client, but it does wait on the disk
-/// when it opens or reads a file that is not cached; a second loop keeps the core busy
-/// meanwhile (and on a shared machine, two threads get a larger share of it).
+/// One event loop per core, as nginx has one worker per core (`worker_processes auto`).
+/// A loop never waits on a client, so more loops than cores only take turns on the same
+/// cores, and pay for it in context switches: measured under wrk with `Connection: close`,
+/// two loops per core served about a quarter fewer requests per second than one. The cost
+/// of one per core: a loop does wait on the disk when it opens or reads a file that is not
+/// cached, and its connections wait with it; `--threads` adds loops for a slow disk.
 pub fn default_threads() -> usize {
-    thread::available_parallelism().map_or(2, |n| n.get() * 2)
+    thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Why a server could not start.
@@ -383,9 +387,9 @@ mod tests {
     }
 
     #[test]
-    fn the_default_pool_has_two_event_loops_per_core() {
+    fn the_default_pool_has_one_event_loop_per_core() {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(default_threads(), cores * 2);
+        assert_eq!(default_threads(), cores);
     }
 
     #[test]

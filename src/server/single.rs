@@ -6,10 +6,9 @@ use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use polling::Events;
-
 use super::accept::{Acceptor, LISTENER_KEY};
 use super::connection::serve_blocking;
+use super::poller::Events;
 use super::Shared;
 
 /// Accepts and serves one connection at a time until a stop.
@@ -20,7 +19,8 @@ pub(crate) fn run(listener: &Arc<TcpListener>, shared: &Arc<Shared>) -> io::Resu
     loop {
         events.clear();
         let pause = acceptor.resume_if_due(std::time::Instant::now());
-        // A wait interrupted by a signal is retried inside `polling` (tests/signals.rs).
+        // A wait that a signal interrupts returns with no events, and is simply waited
+        // again (tests/signals.rs).
         poller.wait(&mut events, pause)?;
         if shared.is_stopping() {
             return Ok(());

@@ -9,10 +9,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use polling::Events;
-
 use super::accept::{at_capacity, refuse, Acceptor, LISTENER_KEY};
 use super::connection::serve_blocking;
+use super::poller::Events;
 use super::Shared;
 
 /// Accepts connections and starts a thread for each until a stop, then joins them.
