@@ -6,14 +6,26 @@
 //! | piece | Linux | macOS | Windows |
 //! |-------|-------|-------|---------|
 //! | a time limit per submission, then its grading is ended | yes | yes | yes |
-//! | its whole process group ended when its grading ends ([`end_process_group`]) | yes | yes | the grading process only |
-//! | CPU time, address space, processes ([`apply_limits`], setrlimit) | yes | CPU and processes (macOS does not enforce an address-space limit) | no |
-//! | as root: each job slot runs its programs as its own unprivileged user ([`become_user`]), so the process limit counts that submission alone, and every process it left, even one that left its process group, is ended ([`end_every_process_of_this_user`]) | yes | yes | no |
+//! | everything its grading started ended when it ends ([`ProcessTree`]) | its process group | its process group | its job object: every process, even one started detached or whose parent exited |
+//! | CPU time per process | `RLIMIT_CPU` (user and system time) | `RLIMIT_CPU` | user-mode time, in the program's job ([`JobLimits`]) |
+//! | memory per process | address space, `RLIMIT_AS` | no (macOS does not enforce `RLIMIT_AS`) | committed memory, in the program's job |
+//! | processes | as root: `RLIMIT_NPROC`, processes and threads of the slot's user, that is of the whole submission | as root, likewise | always: processes (not threads) in each program's job |
+//! | as root: each job slot runs its programs as its own unprivileged user ([`become_user`]), and every process it left, even one that left its process group, is ended ([`end_every_process_of_this_user`]) | yes | yes | no users; the job ends them all |
 //! | a private network with its own loopback ([`enter_private_network`]) | where user or network namespaces are permitted | no | no |
 //!
 //! `RLIMIT_NPROC` counts every process and thread of a *real user*, and does not bind root
 //! at all. So as root each job slot gets its own uid; as an ordinary user the limit would
 //! count the instructor's own programs too, and is not set (see exercises/README.md).
+//!
+//! Windows has no `setrlimit` but has job objects (`contain/windows.rs`), which need no
+//! privilege: `grade class` puts each submission's grading in a job, ended at its end, and
+//! `grade contain` puts each program of the student's in a job of its own, nested inside,
+//! with the limits ([`JobLimits::for_program`]). The limits thus bind the student's
+//! programs and not the grader's build, as on Unix; the process limit counts each
+//! program's processes (a server and all it starts), not the whole submission's. The
+//! Windows code is compiled and linted on Linux, and its tests (a refused allocation, a
+//! detached grandchild ended with the job, a spawn loop stopped, an endless loop ended by
+//! its CPU limit) run only on a Windows machine.
 
 #[cfg(unix)]
 use std::io;
@@ -21,12 +33,15 @@ use std::io;
 /// The limits put on each process a submission's programs start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// CPU seconds each process may use (`RLIMIT_CPU`): an endless loop ends there.
+    /// CPU seconds each process may use (`RLIMIT_CPU`; on Windows user-mode time, see
+    /// [`JobLimits`]): an endless loop ends there.
     pub cpu_seconds: u64,
-    /// Bytes of address space each process may map (`RLIMIT_AS`): a 20 GB allocation fails.
+    /// Bytes of address space each process may map (`RLIMIT_AS`; on Windows bytes of
+    /// memory committed): a 20 GB allocation fails.
     pub memory_bytes: u64,
     /// Processes and threads its user may have at once (`RLIMIT_NPROC`): a fork bomb stops
-    /// there. Set only when the programs run as a user of their own (see the module docs).
+    /// there. Set on Unix only when the programs run as a user of their own (see the module
+    /// docs); on Windows always, counting the processes (not threads) of each program.
     pub processes: u64,
 }
 
@@ -40,6 +55,113 @@ impl Default for Limits {
             memory_bytes: 4 << 30,
             processes: 256,
         }
+    }
+}
+
+/// Whether the process limit holds for an ordinary user too: on Windows, where each
+/// program's job counts its own processes; on Unix only as root (see the module docs).
+pub const PROCESS_LIMIT_WITHOUT_ROOT: bool = cfg!(windows);
+
+/// What a Windows job object enforces on each process in it, worked out from [`Limits`].
+/// Built on every system, so that the numbers can be tested anywhere; `contain/windows.rs`
+/// hands them to the job, which also always ends its processes when its last handle closes
+/// and lets none break away. `None` sets no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobLimits {
+    /// Bytes of committed memory each process may have (`JOB_OBJECT_LIMIT_PROCESS_MEMORY`):
+    /// an allocation past it fails, as one past `RLIMIT_AS` does. Windows counts memory
+    /// committed, not address space reserved, so a program that reserves much and uses
+    /// little (a Java or Go runtime) fits more easily than under `RLIMIT_AS`.
+    pub process_memory: Option<usize>,
+    /// User-mode CPU time each process may use, in the 100 ns ticks Windows counts
+    /// (`JOB_OBJECT_LIMIT_PROCESS_TIME`): past it the process is ended, as `RLIMIT_CPU`
+    /// ends it with `SIGXCPU`/`SIGKILL`. Time spent in the kernel is not counted.
+    pub process_cpu_ticks: Option<i64>,
+    /// Processes that may be in the job at once (`JOB_OBJECT_LIMIT_ACTIVE_PROCESS`): one
+    /// more fails to start. Threads are not counted, unlike `RLIMIT_NPROC`'s.
+    pub active_processes: Option<u32>,
+}
+
+impl JobLimits {
+    /// A submission's grading: no limit, only that everything in it ends together. The
+    /// grader's own programs (`grade all`, cargo, the compiler, the test suite) run in it,
+    /// and the student's programs each in a job of their own inside it.
+    pub const GRADING: JobLimits = JobLimits {
+        process_memory: None,
+        process_cpu_ticks: None,
+        active_processes: None,
+    };
+
+    /// One program of the student's, started by `grade contain`, under `limits`. The
+    /// program is the job's first process, so it and `limits.processes - 1` more may run
+    /// at once. A value too large for Windows' field becomes the largest it holds.
+    pub fn for_program(limits: &Limits) -> JobLimits {
+        JobLimits {
+            process_memory: Some(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX)),
+            process_cpu_ticks: Some(
+                i64::try_from(limits.cpu_seconds.saturating_mul(TICKS_PER_SECOND))
+                    .unwrap_or(i64::MAX),
+            ),
+            active_processes: Some(u32::try_from(limits.processes).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+/// Windows counts CPU time in 100 ns ticks.
+const TICKS_PER_SECOND: u64 = 10_000_000;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{run_contained, Job};
+
+/// A submission's grading process and everything it starts, to be ended together: on Unix
+/// its process group (which it leads), on Windows a job object it was put in before it ran
+/// its first instruction.
+pub struct ProcessTree {
+    #[cfg(unix)]
+    leader: u32,
+    #[cfg(windows)]
+    job: Job,
+}
+
+impl ProcessTree {
+    /// Starts `command` as the root of a new tree: in a process group of its own (Unix) or
+    /// in a job of its own (Windows, see `contain/windows.rs`).
+    pub fn spawn(
+        command: &mut std::process::Command,
+    ) -> std::io::Result<(std::process::Child, ProcessTree)> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: the closure runs between fork and exec and calls only setpgid.
+            unsafe {
+                command.pre_exec(start_own_process_group);
+            }
+            let child = command.spawn()?;
+            let leader = child.id();
+            Ok((child, ProcessTree { leader }))
+        }
+        #[cfg(windows)]
+        {
+            let job = Job::new(&JobLimits::GRADING)?;
+            let child = job.spawn(command)?;
+            Ok((child, ProcessTree { job }))
+        }
+        #[cfg(not(any(unix, windows)))]
+        {
+            let child = command.spawn()?;
+            Ok((child, ProcessTree {}))
+        }
+    }
+
+    /// Ends (SIGKILL, `TerminateJobObject`) every process still in the tree. Elsewhere it
+    /// does nothing; the caller still waits for the root.
+    pub fn end(&self) {
+        #[cfg(unix)]
+        end_process_group(self.leader);
+        #[cfg(windows)]
+        let _ = self.job.end();
     }
 }
 
@@ -129,14 +251,12 @@ pub fn start_own_process_group() -> io::Result<()> {
 }
 
 /// Ends (SIGKILL) every process still in the process group `leader` started.
+#[cfg(unix)]
 pub fn end_process_group(leader: u32) {
-    #[cfg(unix)]
     // SAFETY: kill only sends a signal; a negative pid names the whole group.
     unsafe {
         libc::kill(-(leader as libc::pid_t), libc::SIGKILL);
     }
-    #[cfg(not(unix))]
-    let _ = leader;
 }
 
 /// Ends every process this process's user may signal (all of its own), for a submission's
@@ -299,12 +419,58 @@ pub fn processes_of(uid: u32) -> Option<usize> {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_programs_job_gets_the_same_limits_as_setrlimit() {
+        let limits = Limits {
+            cpu_seconds: 60,
+            memory_bytes: 4 << 30,
+            processes: 256,
+        };
+        assert_eq!(
+            JobLimits::for_program(&limits),
+            JobLimits {
+                process_memory: Some(4 << 30),
+                process_cpu_ticks: Some(600_000_000),
+                active_processes: Some(256),
+            }
+        );
+    }
+
+    #[test]
+    fn a_limit_too_large_for_windows_becomes_the_largest_it_holds() {
+        let huge = Limits {
+            cpu_seconds: u64::MAX,
+            memory_bytes: u64::MAX,
+            processes: u64::MAX,
+        };
+        assert_eq!(
+            JobLimits::for_program(&huge),
+            JobLimits {
+                process_memory: Some(usize::MAX),
+                process_cpu_ticks: Some(i64::MAX),
+                active_processes: Some(u32::MAX),
+            }
+        );
+        // Just past what the tick count holds, and just below.
+        let seconds = i64::MAX as u64 / TICKS_PER_SECOND;
+        let ticks = |cpu_seconds| {
+            JobLimits::for_program(&Limits {
+                cpu_seconds,
+                ..huge
+            })
+            .process_cpu_ticks
+        };
+        assert_eq!(ticks(seconds), Some((seconds * TICKS_PER_SECOND) as i64));
+        assert_eq!(ticks(seconds + 1), Some(i64::MAX));
+    }
+
     /// Runs `check` in a child process whose limits `apply_limits` set, so this test
     /// process keeps its own.
+    #[cfg(unix)]
     #[test]
     fn limits_are_set_and_never_raise_a_hard_limit() {
         use std::os::unix::process::CommandExt;

@@ -5,9 +5,11 @@
 //! graded as `grade all --exercises` does) or a program in any language, started through a
 //! `WEBLAB_SERVER` / `WEBLAB_CLIENT` template in which `{submission}` stands for the
 //! student's folder. Each is graded by a `grade all` of its own, in a fresh copy of its
-//! folder, with a time limit, in a process group that is ended when its grading ends, and,
-//! where the system permits, in a private network ([`contain`]). Every program of the
-//! student's runs through `grade contain`, which sets the limits of [`contain::Limits`].
+//! folder, with a time limit, in a process group (Unix) or job object (Windows) that is
+//! ended when its grading ends, and, where the system permits, in a private network
+//! ([`contain`]). Every program of the student's runs through `grade contain`, which sets
+//! the limits of [`contain::Limits`] (`setrlimit` on Unix, a job object of its own on
+//! Windows).
 //!
 //! ```no_run
 //! use weblab::class::{find_submissions, grade_class, ClassOptions};
@@ -255,7 +257,16 @@ impl Plan {
                 options.fixed_port
             )),
         }
-        if self.users.is_empty() {
+        if contain::PROCESS_LIMIT_WITHOUT_ROOT {
+            notes.push(format!(
+                "each submission's grading runs in a job object, ended with everything in it \
+                 when its grading ends; each of its programs in a job of its own, at most {} \
+                 processes, {} MiB committed and {} s of CPU each",
+                options.limits.processes,
+                options.limits.memory_bytes >> 20,
+                options.limits.cpu_seconds
+            ));
+        } else if self.users.is_empty() {
             notes.push(
                 "not root: no process-count limit (it would count your own programs too); \
                  grade untrusted code as root or in a container"

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::contain::{self, User};
+use super::contain::{self, ProcessTree, User};
 use super::{kind_of, ClassOptions, Kind, Plan, StudentResult, Submission};
 use crate::grade::{gradescope_json, in_words, indent, rubric_report, score, Graded, Part};
 
@@ -212,15 +212,14 @@ impl Job<'_> {
             }
         }
         isolate(&mut command, self.plan.private_network);
-        let child = match command.spawn() {
-            Ok(child) => child,
+        let (child, tree) = match ProcessTree::spawn(&mut command) {
+            Ok(started) => started,
             Err(e) => return Ending::NotStarted(format!("cannot start grade all: {e}")),
         };
-        let leader = child.id();
-        let ending = wait_at_most(child, self.options.time_limit);
-        // Whatever it left running ends with it: its process group, and (as root) every
-        // process of the slot's user, even one that left the group.
-        contain::end_process_group(leader);
+        let ending = wait_at_most(child, &tree, self.options.time_limit);
+        // Whatever it left running ends with it: its process group (Unix) or job (Windows),
+        // and (as root) every process of the slot's user, even one that left the group.
+        tree.end();
         if let Some(user) = self.user {
             end_every_process_of(&self.options.grade, user);
         }
@@ -243,23 +242,12 @@ impl Job<'_> {
 
     /// The words put before each student program: `grade contain` with the limits.
     fn contain_prefix(&self) -> String {
-        if cfg!(not(unix)) {
-            return String::new();
-        }
-        let limits = &self.options.limits;
-        let mut prefix = format!(
-            "\"{}\" contain --cpu {} --memory {}",
-            self.options.grade.display(),
-            limits.cpu_seconds,
-            limits.memory_bytes
-        );
-        if let Some(user) = self.user {
-            prefix += &format!(
-                " --processes {} --uid {} --gid {}",
-                limits.processes, user.uid, user.gid
-            );
-        }
-        prefix + " --"
+        contain_prefix(
+            &self.options.grade,
+            &self.options.limits,
+            self.user,
+            contain::PROCESS_LIMIT_WITHOUT_ROOT,
+        )
     }
 
     /// The student's report: the score, any problem, the rubric, and under it what went
@@ -300,30 +288,43 @@ impl Job<'_> {
     }
 }
 
-/// Starts `command` in a process group of its own (Unix) and, when asked and permitted, in
-/// a private network (Linux).
+/// The words put before each student program: `grade` at `grade`, `contain`, the limits,
+/// and `--`. The process limit goes along when `user` is given (Unix, as root) or when it
+/// holds without one (`processes_without_root`, Windows); the user only when given.
+fn contain_prefix(
+    grade: &Path,
+    limits: &contain::Limits,
+    user: Option<User>,
+    processes_without_root: bool,
+) -> String {
+    let mut prefix = format!(
+        "\"{}\" contain --cpu {} --memory {}",
+        grade.display(),
+        limits.cpu_seconds,
+        limits.memory_bytes
+    );
+    if user.is_some() || processes_without_root {
+        prefix += &format!(" --processes {}", limits.processes);
+    }
+    if let Some(user) = user {
+        prefix += &format!(" --uid {} --gid {}", user.uid, user.gid);
+    }
+    prefix + " --"
+}
+
+/// Starts `command`, when asked and permitted, in a private network (Linux).
 fn isolate(command: &mut Command, private_network: bool) {
-    #[cfg(unix)]
-    {
+    #[cfg(target_os = "linux")]
+    if private_network {
         use std::os::unix::process::CommandExt;
-        #[cfg(target_os = "linux")]
-        let network = private_network.then(contain::PrivateNetwork::prepare);
-        #[cfg(not(target_os = "linux"))]
-        let _ = private_network;
-        // SAFETY: the closure runs between fork and exec and calls only setpgid, unshare,
-        // open, write, close, socket and ioctl, allocating nothing.
+        let network = contain::PrivateNetwork::prepare();
+        // SAFETY: the closure runs between fork and exec and calls only unshare, open,
+        // write, close, socket and ioctl, allocating nothing.
         unsafe {
-            command.pre_exec(move || {
-                contain::start_own_process_group()?;
-                #[cfg(target_os = "linux")]
-                if let Some(network) = &network {
-                    contain::enter_private_network(network)?;
-                }
-                Ok(())
-            });
+            command.pre_exec(move || contain::enter_private_network(&network));
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(not(target_os = "linux"))]
     let _ = (command, private_network);
 }
 
@@ -347,9 +348,8 @@ pub(super) fn private_network_permitted(grade: &Path) -> bool {
     }
 }
 
-/// Waits for `child` at most `limit`; past it, ends its whole process group.
-fn wait_at_most(mut child: std::process::Child, limit: Duration) -> Ending {
-    let leader = child.id();
+/// Waits for `child` at most `limit`; past it, ends its whole `tree`.
+fn wait_at_most(mut child: std::process::Child, tree: &ProcessTree, limit: Duration) -> Ending {
     let (exited, exit) = mpsc::channel();
     std::thread::scope(|scope| {
         scope.spawn(move || {
@@ -359,14 +359,7 @@ fn wait_at_most(mut child: std::process::Child, limit: Duration) -> Ending {
             Ok(Ok(status)) => Ending::Finished(status),
             Ok(Err(e)) => Ending::NotStarted(format!("cannot wait for grade all: {e}")),
             Err(_) => {
-                contain::end_process_group(leader);
-                #[cfg(not(unix))]
-                {
-                    // No process groups: at least the grading process itself.
-                    let _ = Command::new("taskkill")
-                        .args(["/F", "/T", "/PID", &leader.to_string()])
-                        .output();
-                }
+                tree.end();
                 let _ = exit.recv();
                 Ending::TimedOut
             }
@@ -482,6 +475,48 @@ fn student_result(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_student_program_is_started_through_grade_contain_with_the_limits() {
+        let limits = contain::Limits {
+            cpu_seconds: 7,
+            memory_bytes: 1 << 30,
+            processes: 32,
+        };
+        let grade = Path::new("/kit/grade");
+        let user = User {
+            uid: 60101,
+            gid: 60101,
+        };
+        let cases = [
+            // Unix, an ordinary user: no process limit (it would count the user's own).
+            (
+                None,
+                false,
+                "\"/kit/grade\" contain --cpu 7 --memory 1073741824 --",
+            ),
+            // Unix, as root: the slot's user, whose processes the limit counts.
+            (
+                Some(user),
+                false,
+                "\"/kit/grade\" contain --cpu 7 --memory 1073741824 --processes 32 \
+                 --uid 60101 --gid 60101 --",
+            ),
+            // Windows: no users, and each program's job counts its processes.
+            (
+                None,
+                true,
+                "\"/kit/grade\" contain --cpu 7 --memory 1073741824 --processes 32 --",
+            ),
+        ];
+        for (user, processes_without_root, expected) in cases {
+            assert_eq!(
+                contain_prefix(grade, &limits, user, processes_without_root),
+                expected,
+                "user {user:?}, process limit without root: {processes_without_root}"
+            );
+        }
+    }
 
     #[test]
     fn a_copy_leaves_out_a_crates_build_output_only() {

@@ -34,7 +34,8 @@ pub struct ClassArgs {
     /// Address space each process of a student's program may map, in MiB
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     memory: u64,
-    /// Processes and threads a submission may run at once (as root, where each has a user)
+    /// Processes a submission may run at once: on Unix as root (processes and threads of
+    /// the slot's user), on Windows always (processes in each program's job)
     #[arg(long, default_value_t = 256, value_name = "N")]
     processes: u64,
     /// As root, the job slots run their programs as users from this uid on, one each
@@ -42,7 +43,9 @@ pub struct ClassArgs {
     first_uid: u32,
 }
 
-/// `grade contain`'s options: the limits, the user, and the program.
+/// `grade contain`'s options: the limits, the user (Unix), and the program. On Unix the
+/// program replaces `grade contain` under the limits; on Windows `grade contain` puts it in
+/// a job object with the limits and waits for it.
 #[derive(clap::Args)]
 pub struct ContainArgs {
     #[arg(long, default_value_t = 60)]
@@ -195,10 +198,37 @@ pub fn contain(args: ContainArgs) -> ExitCode {
         );
         ExitCode::from(127)
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        // No users on Windows: each program's job holds the process limit instead.
+        if args.end_all || args.uid.is_some() {
+            return usage("contain: --uid and --end-all are for Unix");
+        }
+        let limits = contain::Limits {
+            cpu_seconds: args.cpu,
+            memory_bytes: args.memory,
+            processes: args.processes,
+        };
+        let Some((program, rest)) = args.command.split_first() else {
+            return usage("contain: no program given after --");
+        };
+        match contain::run_contained(&limits, program, rest) {
+            // The program's own exit code, as `exec` leaves it on Unix. Windows exit codes
+            // are 32 bits; ExitCode holds 8, so `exit` passes it on whole.
+            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+            Err(error) => {
+                eprintln!(
+                    "grade contain: cannot run {}: {error}",
+                    program.to_string_lossy()
+                );
+                ExitCode::from(127)
+            }
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = args;
-        usage("contain: limits are set on Unix only")
+        usage("contain: limits are set on Unix and Windows only")
     }
 }
 
