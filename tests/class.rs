@@ -189,6 +189,30 @@ fn a_folder_without_submissions_is_a_usage_error() {
     );
 }
 
+/// `grade contain`, which `grade class` puts in front of every student program, runs it
+/// under the limits (by `exec` on Unix, in a job object on Windows) and ends with its exit
+/// code, which the test harness reads as the program's own.
+#[test]
+fn grade_contain_runs_the_program_and_ends_with_its_exit_code() {
+    let program: &[&str] = if cfg!(windows) {
+        &["cmd", "/C", "exit 7"]
+    } else {
+        &["sh", "-c", "exit 7"]
+    };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_grade"));
+    command
+        .args(["contain", "--cpu", "10", "--memory", "1073741824"])
+        .args(["--processes", "16", "--"])
+        .args(program);
+    let ran = command.output().expect("run grade contain");
+    assert_eq!(
+        ran.status.code(),
+        Some(7),
+        "\ncommand: {command:?}\nstderr: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+}
+
 /// The acceptance run: Python servers with `{port}` (correct, no 404, broken), one
 /// hard-wired to a fixed port (with its own WEBLAB_SERVER file), a Rust exercises folder
 /// with exercises 01 and 02 solved, and an empty folder.
