@@ -337,9 +337,11 @@ fn each_submission_is_contained_and_leaves_no_process_behind() {
         ("leaves", &[("server.py", "class/leaves_processes.py")]),
         ("hangs", &[("server.py", "class/hangs.py")]),
     ];
-    // Without a user of its own, no process limit is set (it would count the instructor's
-    // own processes): the fork bomb would meet only its own safety net.
-    if root {
+    // On Unix without a user of its own, no process limit is set (it would count the
+    // instructor's own processes): the fork bomb would meet only its own safety net. On
+    // Windows each program's job holds the limit.
+    let process_limit = root || weblab::class::contain::PROCESS_LIMIT_WITHOUT_ROOT;
+    if process_limit {
         students.push(("bomb", &[("server.py", "class/fork_bomb.py")]));
     } else {
         eprintln!("not root: the fork bomb is left out (no process limit applies)");
@@ -376,7 +378,7 @@ fn each_submission_is_contained_and_leaves_no_process_behind() {
             ));
         }
     }
-    if root {
+    if process_limit {
         let forks = run.written_by("bomb", "forks.txt");
         let first = forks.lines().next().unwrap_or_default();
         let made: Option<u32> = first
@@ -402,6 +404,19 @@ fn each_submission_is_contained_and_leaves_no_process_behind() {
             // SAFETY: signal 0 sends nothing; it asks whether the process exists.
             let alive = unsafe { libc::kill(pid, 0) } == 0;
             if alive && !is_zombie(pid) {
+                run.fail(&format!(
+                    "process {pid} ({how}) to be gone; pids.txt:\n{pids}"
+                ));
+            }
+        }
+    }
+    #[cfg(windows)]
+    {
+        // Both ended with the submission's job, the detached one too.
+        let pids = run.written_by("leaves", "pids.txt");
+        for line in pids.lines() {
+            let (pid, how) = line.split_once(' ').unwrap_or((line, ""));
+            if !has_ended(pid.parse().expect("a pid")) {
                 run.fail(&format!(
                     "process {pid} ({how}) to be gone; pids.txt:\n{pids}"
                 ));
@@ -438,6 +453,26 @@ fn is_zombie(pid: i32) -> bool {
         s.rsplit_once(") ")
             .is_some_and(|(_, rest)| rest.starts_with('Z'))
     })
+}
+
+/// Whether the process `pid` has ended, or does within 10 s: ending a job starts ending
+/// its processes, and returns before they are all gone.
+#[cfg(windows)]
+fn has_ended(pid: u32) -> bool {
+    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_OBJECT_0};
+    use windows_sys::Win32::System::Threading::{
+        OpenProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE,
+    };
+    // SAFETY: opens the process by id, if it still exists; the handle is closed here.
+    unsafe {
+        let process = OpenProcess(PROCESS_SYNCHRONIZE, 0, pid);
+        if process.is_null() {
+            return true; // no such process any more
+        }
+        let ended = WaitForSingleObject(process, 10_000) == WAIT_OBJECT_0;
+        CloseHandle(process);
+        ended
+    }
 }
 
 /// Two copies of a server hard-wired to one port, with no SO_REUSEADDR, graded side by
