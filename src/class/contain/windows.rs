@@ -240,17 +240,22 @@ mod tests {
             .env(ROLE, role)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::inherit()); // a child's panic shows in the test's output
         command
     }
 
-    /// The first line the child printed that starts with `prefix`, without it.
+    /// What the child printed after `prefix`, to the end of that line. (With one test
+    /// thread, libtest writes `test NAME ... ` before the test runs, on the same line.)
+    /// The rest is read by a thread of its own, so that the child never writes into a
+    /// closed pipe (libtest's `ok` would then fail it); that thread ends with the pipe.
     fn said(child: &mut Child, prefix: &str) -> String {
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
-        lines
-            .find_map(|line| Some(line.ok()?.strip_prefix(prefix)?.to_string()))
-            .unwrap_or_else(|| panic!("\nexpected: the child to print a line `{prefix}...`\n"))
+        let found = lines
+            .by_ref()
+            .find_map(|line| Some(line.ok()?.split_once(prefix)?.1.to_string()));
+        std::thread::spawn(move || lines.for_each(drop));
+        found.unwrap_or_else(|| panic!("\nexpected: the child to print a line `{prefix}...`\n"))
     }
 
     /// Waits at most [`PATIENCE_MS`] for `process` (a process handle) to end.
