@@ -2,12 +2,13 @@
 //! the same load on loopback, in one run. `make bench` (scripts/bench.sh) builds and runs it.
 //!
 //! ```text
-//! loadbench [--server target/release/server] [--out target/bench] [--seconds 5] [--rounds 2]
+//! loadbench [--server target/release/server] [--out target/bench] [--seconds 5] [--rounds 3]
 //! ```
 //!
 //! For each scenario every server is started fresh, warmed with one request, loaded by
-//! wrk (the fastest of `--rounds` runs is kept), and measured from outside through `/proc`: CPU time (utime + stime) before and
-//! after, and peak memory (VmHWM), summed over all of a server's processes. A last round
+//! wrk, and measured from outside through `/proc`: CPU time (utime + stime) before and
+//! after, and peak memory (VmHWM), summed over all of a server's processes. The servers
+//! take turns, once each per round, and the fastest of `--rounds` rounds is kept. A last round
 //! measures each server idle and while four clients download 100 MiB each. The results
 //! are printed as tables of figures and of ratios, saved as JSON, and drawn as a PNG.
 
@@ -87,7 +88,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         server: PathBuf::from("target/release/server"),
         out: PathBuf::from("target/bench"),
         duration: Duration::from_secs(5),
-        rounds: 2,
+        rounds: 3,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -149,13 +150,21 @@ fn run(options: &Options) -> Result<(), String> {
     for scenario in &SCENARIOS {
         let Some(wrk) = &wrk else { break };
         eprintln!("== {}", scenario.title);
-        let mut row = Vec::new();
-        for contender in &contenders {
-            // The best of the rounds: on a shared machine, noise only ever slows a run down.
-            let mut measured: Result<Measurement, String> = Err("no round ran".into());
-            for _ in 0..options.rounds {
-                let round = measure_scenario(
-                    contender,
+        // The best of the rounds (see `Measurement::best_of`). Rounds take turns: every server runs once per round, in the opposite order in the
+        // next round, so that a quiet or a noisy minute (another build, a neighbour on the
+        // host) falls on all of them alike instead of on whichever ran then.
+        let mut best: Vec<Result<Measurement, String>> = contenders
+            .iter()
+            .map(|_| Err("no round ran".to_string()))
+            .collect();
+        for round in 0..options.rounds {
+            let mut order: Vec<usize> = (0..contenders.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for index in order {
+                let measured = measure_scenario(
+                    &contenders[index],
                     &root,
                     scratch.path(),
                     wrk,
@@ -163,14 +172,16 @@ fn run(options: &Options) -> Result<(), String> {
                     scenario,
                     options.duration,
                 );
-                measured = match (measured, round) {
-                    (Ok(best), Ok(m)) if m.requests_per_second <= best.requests_per_second => {
-                        Ok(best)
-                    }
-                    (Ok(best), Err(_)) => Ok(best),
-                    (_, round) => round,
+                let kept = std::mem::replace(&mut best[index], Err(String::new()));
+                best[index] = match (kept, measured) {
+                    (Ok(kept), Ok(m)) => Ok(kept.best_of(m)),
+                    (Ok(kept), Err(_)) => Ok(kept),
+                    (_, measured) => measured,
                 };
             }
+        }
+        let mut row = Vec::new();
+        for (contender, measured) in contenders.iter().zip(best) {
             match &measured {
                 Ok(m) => eprintln!(
                     "   {:<20} {:>10.0} req/s {:>9.1} MB/s",
