@@ -28,10 +28,11 @@ pub struct ClassArgs {
     /// How long one submission's grading may take before it is ended
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     time_limit: u64,
-    /// CPU seconds each process of a student's program may use
+    /// CPU seconds each process of a student's program may use (on Windows, user-mode time)
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     cpu: u64,
-    /// Address space each process of a student's program may map, in MiB
+    /// Address space each process of a student's program may map, in MiB (on Windows,
+    /// memory committed; macOS does not enforce it)
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     memory: u64,
     /// Processes a submission may run at once: on Unix as root (processes and threads of
