@@ -206,3 +206,53 @@ fn threaded_past_max_connections_gets_503_and_no_new_thread() {
 fn pool_past_max_connections_gets_503() {
     past_the_bound_comes_503_and_no_new_thread(Mode::Pool);
 }
+
+/// A burst of connections that arrives before the server accepts any of them is queued by
+/// the kernel in the listen backlog, and each is then served. Rust's standard library asks
+/// for a backlog of 128, past which Linux drops the connection attempts (the client tries
+/// again after a second, then three); the server asks for 1024, as nginx asks for 511.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_burst_of_connections_before_the_first_accept_is_queued_not_dropped() {
+    const BURST: usize = 300;
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    if somaxconn < BURST {
+        eprintln!("skipped: net.core.somaxconn is {somaxconn}, below the burst of {BURST}");
+        return;
+    }
+    let site = Site::new().file("a.txt", "a");
+    let log = Arc::new(support::MemoryLog::default());
+    let config = test_config(Mode::Pool);
+    let server = weblab::Server::bind("127.0.0.1:0", site.path(), config, log).expect("bind");
+    let addr = server.local_addr();
+    // Not running yet: every connection waits in the backlog. A connection the backlog has
+    // no room for is not refused but dropped, and its connect waits for a retry.
+    let clients: Vec<TcpStream> = (0..BURST)
+        .map(|i| {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(700)).unwrap_or_else(|e| {
+                panic!(
+                    "connection {} of a burst of {BURST} before the first accept: {e}",
+                    i + 1
+                )
+            })
+        })
+        .collect();
+    let handle = server.handle();
+    let running = std::thread::spawn(move || server.run());
+    for (i, mut client) in clients.into_iter().enumerate() {
+        let request = "GET /a.txt HTTP/1.1\r\nHost: burst\r\nConnection: close\r\n\r\n";
+        client.write_all(request.as_bytes()).expect("send");
+        let exchange = Exchange::new(request.into(), read_to_close(&mut client));
+        if exchange.status() != 200 {
+            exchange.fail(&format!("200 for connection {} of the burst", i + 1));
+        }
+    }
+    handle.shutdown();
+    running
+        .join()
+        .expect("the server thread")
+        .expect("the server ran");
+}

@@ -299,6 +299,7 @@ impl Server {
     ) -> Result<Server, ServerError> {
         let root = Root::new(root).map_err(ServerError::Root)?;
         let listener = TcpListener::bind(addr).map_err(ServerError::Bind)?;
+        accept::deepen_backlog(&listener).map_err(ServerError::Bind)?;
         let loops = match config.mode {
             Mode::Pool => config.threads.max(1),
             Mode::Single | Mode::Threaded => 1,
