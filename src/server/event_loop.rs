@@ -134,10 +134,11 @@ impl EventLoop {
         }
     }
 
-    /// Accepts new connections. Every loop is woken when a client connects, and the first
-    /// to accept keeps the connection; so that one loop does not take them all (four
-    /// downloads that start together would then share one thread), a loop takes more than
-    /// one only while it holds no more connections than the least busy other loop.
+    /// Accepts new connections. When a client connects, one loop is woken on Linux
+    /// (`EPOLLEXCLUSIVE`, see `poller`) and every loop elsewhere, and the first to accept
+    /// keeps the connection; so that one loop does not take them all (four downloads that
+    /// start together would then share one thread), a loop takes more than one only while
+    /// it holds no more connections than the least busy other loop.
     fn accept(&mut self) {
         let mine = self.connections.len();
         let others = (self.shared.loads.iter().enumerate())

@@ -29,7 +29,8 @@
 //! for anything waits in the poller, with a deadline, and costs a few kilobytes, not a
 //! thread. This is nginx's design: one event loop per worker, each serving its own
 //! connections from accept to close. Every loop watches the listener, and whichever
-//! accepts a connection keeps it, so no request is ever handed from one thread to another;
+//! accepts a connection keeps it (on Linux, as in nginx, a new connection wakes only one of
+//! the waiting loops), so no request is ever handed from one thread to another;
 //! opening and reading a file are the only calls that can block, and only on the disk.
 //!
 //! An earlier version of this mode kept one event loop for reading heads and handed each
