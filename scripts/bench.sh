@@ -4,7 +4,7 @@
 # saves target/bench/results.json, table.txt and bench.png.
 #
 # Usage: scripts/bench.sh [--seconds N] [--rounds R]
-#        (N seconds of wrk per scenario and server, default 5; the best of R rounds, default 3)
+#        (N seconds of wrk per scenario and server, default 5; the best of R rounds, default 5)
 #
 # As root it installs nginx and wrk from Debian's packages when they are missing
 # (scripts/install-bench-tools.sh); otherwise whatever is missing is skipped, with a note.

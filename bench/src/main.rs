@@ -2,7 +2,7 @@
 //! the same load on loopback, in one run. `make bench` (scripts/bench.sh) builds and runs it.
 //!
 //! ```text
-//! loadbench [--server target/release/server] [--out target/bench] [--seconds 5] [--rounds 3]
+//! loadbench [--server target/release/server] [--out target/bench] [--seconds 5] [--rounds 5]
 //! ```
 //!
 //! For each scenario every server is started fresh, warmed with one request, loaded by
@@ -88,7 +88,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         server: PathBuf::from("target/release/server"),
         out: PathBuf::from("target/bench"),
         duration: Duration::from_secs(5),
-        rounds: 3,
+        rounds: 5,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));

@@ -167,8 +167,9 @@ impl Default for Config {
 
 /// One event loop per core, as nginx has one worker per core (`worker_processes auto`).
 /// A loop never waits on a client, so more loops than cores only take turns on the same
-/// cores, and pay for it in context switches: measured under wrk with `Connection: close`,
-/// two loops per core served about a quarter fewer requests per second than one. The cost
+/// cores, and pay for it in context switches: measured under wrk with `Connection: close`
+/// on two cores, four loops made twice the context switches of two and used about a
+/// quarter more CPU per request (docs/performance.md). The cost
 /// of one per core: a loop does wait on the disk when it opens or reads a file that is not
 /// cached, and its connections wait with it; `--threads` adds loops for a slow disk.
 pub fn default_threads() -> usize {
