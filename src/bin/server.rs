@@ -86,6 +86,10 @@ fn main() -> ExitCode {
             eprintln!("server: {}: {error}", args.root.display());
             return ExitCode::from(2);
         }
+        Err(error @ ServerError::Config(_)) => {
+            eprintln!("server: {error}");
+            return ExitCode::from(2);
+        }
         Err(error) => {
             eprintln!("server: {}:{}: {error}", args.bind, args.port);
             return ExitCode::from(1);

@@ -129,17 +129,22 @@ impl Connection {
         shared: &Shared,
         blocking: bool,
     ) -> Connection {
-        if blocking {
-            // A blocking write that makes no progress for this long gives up: the
-            // blocking modes' form of a deadline between successful writes.
-            let _ = stream.set_write_timeout(Some(shared.config.timeout));
-        }
+        // A blocking write that makes no progress for this long gives up: the blocking
+        // modes' form of a deadline between successful writes. A socket whose writes
+        // cannot be bounded is not served: a client could hold its thread forever.
+        let bounded = !blocking
+            || stream
+                .set_write_timeout(Some(shared.config.timeout))
+                .is_ok();
         Connection {
             ticket,
             stream,
             peer,
             buf: Vec::new(),
-            phase: Phase::ReadingHead,
+            phase: match bounded {
+                true => Phase::ReadingHead,
+                false => Phase::Closed,
+            },
             deadline: Instant::now() + shared.config.timeout,
             requests_served: 0,
             blocking,

@@ -185,6 +185,8 @@ pub enum ServerError {
     Bind(io::Error),
     /// The poller could not be created.
     Poll(io::Error),
+    /// A setting of the [`Config`] cannot work (say which).
+    Config(&'static str),
 }
 
 impl fmt::Display for ServerError {
@@ -193,6 +195,7 @@ impl fmt::Display for ServerError {
             ServerError::Root(e) => write!(f, "cannot serve root folder: {e}"),
             ServerError::Bind(e) => write!(f, "cannot listen: {e}"),
             ServerError::Poll(e) => write!(f, "cannot create poller: {e}"),
+            ServerError::Config(what) => write!(f, "bad configuration: {what}"),
         }
     }
 }
@@ -201,6 +204,7 @@ impl std::error::Error for ServerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ServerError::Root(e) | ServerError::Bind(e) | ServerError::Poll(e) => Some(e),
+            ServerError::Config(_) => None,
         }
     }
 }
@@ -299,6 +303,11 @@ impl Server {
         config: Config,
         log: Arc<dyn AccessLog>,
     ) -> Result<Server, ServerError> {
+        // Under a millisecond, every client would get 408 at once, and a blocking write
+        // could not be bounded (the system refuses a zero write timeout).
+        if config.timeout < Duration::from_millis(1) {
+            return Err(ServerError::Config("timeout must be at least 1 ms"));
+        }
         let root = Root::new(root).map_err(ServerError::Root)?;
         let listener = TcpListener::bind(addr).map_err(ServerError::Bind)?;
         accept::deepen_backlog(&listener).map_err(ServerError::Bind)?;
@@ -413,6 +422,28 @@ mod tests {
             assert_eq!(error.to_string(), message);
             let source = error.source().map(ToString::to_string);
             assert_eq!(source.as_deref(), Some("address in use"), "{message}");
+        }
+    }
+
+    /// A timeout under a millisecond would answer every client 408 at once, and cannot
+    /// bound a blocking write (a zero write timeout is refused by the system).
+    #[test]
+    fn a_timeout_under_a_millisecond_is_refused_at_bind() {
+        let root = std::env::temp_dir();
+        for timeout in [Duration::ZERO, Duration::from_micros(999)] {
+            let config = Config {
+                timeout,
+                ..Config::default()
+            };
+            let log = Arc::new(crate::log::NoLog);
+            match Server::bind("127.0.0.1:0", &root, config, log) {
+                Err(error @ ServerError::Config(_)) => assert_eq!(
+                    error.to_string(),
+                    "bad configuration: timeout must be at least 1 ms"
+                ),
+                Err(other) => panic!("{timeout:?}: {other}"),
+                Ok(_) => panic!("{timeout:?}: a server was bound"),
+            }
         }
     }
 
