@@ -42,7 +42,8 @@
 //! 4. `server::threaded`: a thread per connection ([`Mode::Threaded`]).
 //! 5. [`server::pool`]: a fixed pool of threads, the Rust Book's, with its weak spots fixed.
 //! 6. `server::event_loop`: each thread of the pool runs an event loop, and a waiting client
-//!    costs no thread ([`Mode::Pool`]); the [`server`] module docs say why.
+//!    costs no thread ([`Mode::Pool`]); the [`server`] module docs say why. What it waits
+//!    in is `server::poller`: on Linux, epoll in three system calls.
 //!
 //! The library never prints: the binaries pass an [`AccessLog`] and turn errors into one
 //! line on stderr and an exit code.

@@ -11,7 +11,8 @@
 //! connection's phases, and serving it with blocking calls), `single`, `threaded`,
 //! [`pool`] (the thread pool), `event_loop`. Around them: `accept` (accepting, and turning
 //! away what the server cannot take), `shutdown` (which connections are open, for a
-//! stop), and `send_file` (writing a response a piece at a time).
+//! stop), `send_file` (writing a response a piece at a time), and `poller` (what an event
+//! loop waits in: epoll on Linux, the `polling` crate elsewhere).
 //!
 //! # Why the pool mode is a pool of event loops
 //!
