@@ -29,14 +29,16 @@ lint:
 interop:
 	bash scripts/interop.sh
 
-## cross-check: check and clippy (warnings as errors) for Windows and macOS, the students'
-## other systems, so their platform code at least compiles and lints on a Linux machine
+## cross-check: check, clippy and the docs (warnings as errors) for Windows and macOS, the
+## students' other systems, so their platform code at least compiles, lints and documents
+## on a Linux machine
 CROSS_TARGETS ?= x86_64-pc-windows-gnu x86_64-apple-darwin
 cross-check:
 	rustup target add $(CROSS_TARGETS)
 	for target in $(CROSS_TARGETS); do \
 		$(CARGO) check --all-targets --target $$target || exit 1; \
 		$(CARGO) clippy --all-targets --target $$target -- -D warnings || exit 1; \
+		RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet --target $$target || exit 1; \
 	done
 
 ## ci: what CI runs

@@ -10,8 +10,12 @@
 //! | CPU time per process | `RLIMIT_CPU` (user and system time) | `RLIMIT_CPU` | user-mode time, in the program's job ([`JobLimits`]) |
 //! | memory per process | address space, `RLIMIT_AS` | no (macOS does not enforce `RLIMIT_AS`) | committed memory, in the program's job |
 //! | processes | as root: `RLIMIT_NPROC`, processes and threads of the slot's user, that is of the whole submission | as root, likewise | always: processes (not threads) in each program's job |
-//! | as root: each job slot runs its programs as its own unprivileged user ([`become_user`]), and every process it left, even one that left its process group, is ended ([`end_every_process_of_this_user`]) | yes | yes | no users; the job ends them all |
-//! | a private network with its own loopback ([`enter_private_network`]) | where user or network namespaces are permitted | no | no |
+//! | as root: each job slot runs its programs as its own unprivileged user (`become_user`), and every process it left, even one that left its process group, is ended (`end_every_process_of_this_user`) | yes | yes | no users; the job ends them all |
+//! | a private network with its own loopback (`enter_private_network`) | where user or network namespaces are permitted | no | no |
+//!
+//! The Unix-only functions (`become_user`, `end_every_process_of_this_user`, and Linux's
+//! `enter_private_network`) are named here without links: they, and their docs, exist
+//! only where they are compiled, and these docs are built for Windows and macOS too.
 //!
 //! `RLIMIT_NPROC` counts every process and thread of a *real user*, and does not bind root
 //! at all. So as root each job slot gets its own uid; as an ordinary user the limit would
