@@ -31,7 +31,7 @@ interop:
 
 ## cross-check: check, clippy and the docs (warnings as errors) for Windows and macOS, the
 ## students' other systems, so their platform code at least compiles, lints and documents
-## on a Linux machine
+## on a Linux machine; then clippy of every exercise crate, starter and solution, for both
 CROSS_TARGETS ?= x86_64-pc-windows-gnu x86_64-apple-darwin
 cross-check:
 	rustup target add $(CROSS_TARGETS)
@@ -40,6 +40,7 @@ cross-check:
 		$(CARGO) clippy --all-targets --target $$target -- -D warnings || exit 1; \
 		RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet --target $$target || exit 1; \
 	done
+	bash scripts/cross-check-exercises.sh $(CROSS_TARGETS)
 
 ## ci: what CI runs
 ci: test lint interop cross-check
