@@ -127,11 +127,11 @@ fn server_that_never_answers_makes_the_client_give_up() {
     let server = FakeServer::silent();
     let started = Instant::now();
     client()
-        .args(["127.0.0.1", &server.port(), "/", "--timeout", "1"])
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "0.2"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr("client: timed out: the server sent nothing for 1 s (--timeout)\n");
+        .stderr("client: timed out: the server sent nothing for 0.2 s (--timeout)\n");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
@@ -144,7 +144,7 @@ fn server_that_stalls_in_the_middle_of_the_body_makes_the_client_give_up() {
     let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
     let server = FakeServer::reply(reply, Then::KeepOpen);
     client()
-        .args(["127.0.0.1", &server.port(), "/", "--timeout", "1"])
+        .args(["127.0.0.1", &server.port(), "/", "--timeout", "0.5"])
         .assert()
         .code(1)
         .stdout(predicate::str::ends_with("\r\n\r\nabc"))
@@ -242,7 +242,7 @@ fn ipv6_server_is_reached_with_a_bracketed_host_header() {
     );
 }
 
-/// Runs the client with `--max-time 1` (and a per-read timeout that never
+/// Runs the client with `--max-time 0.5` (and a per-read timeout that never
 /// runs out) against `server`; asserts it gives up within a few seconds, well
 /// before the server stops of its own accord, saying which limit it hit.
 /// Returns what it printed on stdout.
@@ -250,16 +250,17 @@ fn assert_cut_off_by_max_time(server: &FakeServer, what: &str) -> Vec<u8> {
     let started = Instant::now();
     let output = client()
         .args(["127.0.0.1", &server.port(), "/", "--timeout", "5"])
-        .args(["--max-time", "1"])
+        .args(["--max-time", "0.5"])
         .output()
         .expect("the client runs");
     let took = started.elapsed();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.code() == Some(1)
-            && stderr == "client: timed out: the whole exchange took more than 1 s (--max-time)\n"
+            && stderr
+                == "client: timed out: the whole exchange took more than 0.5 s (--max-time)\n"
             && took < DRIP_FOR - Duration::from_secs(2),
-        "server: {what}\nrequest: GET / with --timeout 5 --max-time 1\n\
+        "server: {what}\nrequest: GET / with --timeout 5 --max-time 0.5\n\
          expected: exit 1 within {:?} with the --max-time line\n\
          got: {:?} after {took:?}\nstderr: {stderr}stdout: {:?}",
         DRIP_FOR - Duration::from_secs(2),
@@ -299,11 +300,11 @@ fn max_time_shorter_than_timeout_cuts_the_wait_for_a_silent_server() {
     let started = Instant::now();
     client()
         .args(["127.0.0.1", &server.port(), "/", "--timeout", "30"])
-        .args(["--max-time", "1"])
+        .args(["--max-time", "0.2"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr("client: timed out: the whole exchange took more than 1 s (--max-time)\n");
+        .stderr("client: timed out: the whole exchange took more than 0.2 s (--max-time)\n");
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "took {:?}",
