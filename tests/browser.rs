@@ -1,12 +1,14 @@
 //! A real browser against the server, in every mode: headless Chromium loads the sample
-//! site (fixtures/www) and renders it with its stylesheet, image and script, and the
-//! browser's extra connections (the favicon, speculative connections that send nothing)
-//! stall no mode for longer than the server's timeout.
+//! site (fixtures/www) from a server in each mode at once, and renders each with its
+//! stylesheet, image and script, and the browser's extra connections (the favicon,
+//! speculative connections that send nothing) stall no mode for longer than the server's
+//! timeout. One browser run for the three modes: starting Chromium is most of the time.
 //!
 //! Needs Chromium (Debian's `chromium`; `scripts/install-browser.sh` installs it). Without
-//! it these tests say on stderr that they were skipped, and pass, except when `CI` is set:
-//! there a missing browser fails them. `WEBLAB_CHROMIUM=PATH` picks another binary.
-//! Each mode leaves a screenshot in `target/browser/MODE.png`.
+//! it this test says on stderr that it was skipped, and passes, except when `CI` is set:
+//! there a missing browser fails it. `WEBLAB_CHROMIUM=PATH` picks another binary.
+//! The run leaves a screenshot of the three pages side by side in
+//! `target/browser/every-mode.png`.
 #![cfg(unix)]
 
 mod support;
@@ -24,110 +26,147 @@ use weblab::{Config, LogEntry, Mode};
 /// The server's timeout in these tests: a speculative connection that never sends a
 /// request may hold the single mode this long, and no longer.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(2);
-/// Each browser run must finish within this, however slow the machine...
+/// The browser run must finish within this, however slow the machine...
 const EXPECTED_WITHIN: Duration = Duration::from_secs(20);
 /// ...and is killed after this.
 const KILL_AFTER: Duration = Duration::from_secs(30);
+/// The size of each page's frame, and of the window that shows the three side by side.
+const FRAME: (usize, usize) = (1024, 768);
 
-/// A page that loads the real index.html in a frame and, once the frame has loaded,
-/// writes what the browser made of it where `--dump-dom` shows it.
+/// A page that loads the real index.html from each mode's server in a frame and, as each
+/// frame loads, writes what the browser made of it where `--dump-dom` shows it, one
+/// `MODE.key=value` line each. `{frames}` is one `<iframe data-mode="MODE" src="URL">` per
+/// mode.
 const CHECK_PAGE: &str = r#"<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>browser check</title></head>
-<body style="margin: 0; overflow: hidden">
+<html><head><meta charset="utf-8"><title>browser check</title>
+<style>body { margin: 0; overflow: hidden; display: flex }
+iframe { display: block; border: 0; width: {width}px; height: {height}px }</style></head>
+<body>
 <pre id="result" hidden>pending</pre>
-<iframe id="page" src="index.html" style="display: block; border: 0; width: 100vw; height: 100vh"></iframe>
+{frames}
 <script>
-document.getElementById("page").addEventListener("load", function () {
-  var page = this.contentDocument;
-  var image = page.querySelector("img");
-  document.getElementById("result").textContent = [
-    "background=" + page.defaultView.getComputedStyle(page.body).backgroundColor,
-    "script=" + (page.body.dataset.js || "did not run"),
-    "image=" + (image && image.complete && image.naturalWidth > 0 ? "loaded" : "missing"),
-    "title=" + page.title,
-  ].join("\n");
+var results = {};
+document.querySelectorAll("iframe").forEach(function (frame) {
+  frame.addEventListener("load", function () {
+    var mode = frame.dataset.mode, page = frame.contentDocument;
+    var image = page.querySelector("img");
+    results[mode] = [
+      "background=" + page.defaultView.getComputedStyle(page.body).backgroundColor,
+      "script=" + (page.body.dataset.js || "did not run"),
+      "image=" + (image && image.complete && image.naturalWidth > 0 ? "loaded" : "missing"),
+      "title=" + page.title,
+    ].map(function (line) { return mode + "." + line; }).join("\n");
+    document.getElementById("result").textContent = Object.values(results).join("\n");
+  });
 });
 </script>
 </body></html>
 "#;
 
-every_mode!(page_renders_with_its_stylesheet_image_and_script);
-
-fn page_renders_with_its_stylesheet_image_and_script(mode: Mode) {
-    let Some(chromium) = chromium_or_skip(mode) else {
+#[test]
+fn page_renders_with_its_stylesheet_image_and_script_in_every_mode() {
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
-    let site = Site::sample().file("browser-check.html", CHECK_PAGE);
-    let config = Config {
-        timeout: SERVER_TIMEOUT,
-        ..test_config(mode)
-    };
-    let server = TestServer::start_with(site.path(), config);
-    let base = format!("http://{}", server.addr());
+    let site = Site::sample();
+    let servers: Vec<(Mode, TestServer)> = Mode::ALL
+        .into_iter()
+        .map(|mode| {
+            let config = Config {
+                timeout: SERVER_TIMEOUT,
+                ..test_config(mode)
+            };
+            (mode, TestServer::start_with(site.path(), config))
+        })
+        .collect();
+    let frames: String = servers
+        .iter()
+        .map(|(mode, server)| {
+            format!(
+                "<iframe data-mode=\"{mode}\" src=\"http://{}/index.html\"></iframe>\n",
+                server.addr()
+            )
+        })
+        .collect();
+    let check_page = CHECK_PAGE
+        .replace("{width}", &FRAME.0.to_string())
+        .replace("{height}", &FRAME.1.to_string())
+        .replace("{frames}", &frames);
+    std::fs::write(site.path().join("browser-check.html"), check_page)
+        .expect("write the check page");
     let profile = tempfile::tempdir().expect("create a browser profile folder");
 
-    // One browser run both reports what it rendered and takes the screenshot.
-    let screenshot = screenshots_dir().join(format!("{mode}.png"));
+    // One browser run both reports what it rendered and takes the screenshot. The check
+    // page comes from the first server; the other servers are other origins (other
+    // ports), whose frames a page may read only with web security off.
+    let screenshot = screenshots_dir().join("every-mode.png");
     let _ = std::fs::remove_file(&screenshot);
     let run = run_browser(
         &chromium,
         profile.path(),
         &[
+            "--disable-web-security",
             "--virtual-time-budget=5000",
-            "--window-size=1024,768",
+            &format!("--window-size={},{}", FRAME.0 * servers.len(), FRAME.1),
             "--dump-dom",
             &format!("--screenshot={}", screenshot.display()),
         ],
-        &format!("{base}/browser-check.html"),
+        &format!("http://{}/browser-check.html", servers[0].1.addr()),
     );
     let result = check_result(&run.stdout);
-    let expect = |key: &str, wanted: &str| {
-        let got = result
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str());
-        assert_eq!(
-            got,
-            Some(wanted),
-            "\n{mode} mode: the page's {key} is not what the fixtures make it\n{}",
-            run.describe()
-        );
-    };
-    expect("background", "rgb(250, 248, 240)"); // from style.css
-    expect("script", "ran"); // app.js sets data-js="ran"
-    expect("image", "loaded"); // images/logo.png
-    expect("title", "weblab");
+    for (mode, _) in &servers {
+        let expect = |key: &str, wanted: &str| {
+            let line = format!("{mode}.{key}");
+            let got = result
+                .iter()
+                .find(|(k, _)| *k == line)
+                .map(|(_, v)| v.as_str());
+            assert_eq!(
+                got,
+                Some(wanted),
+                "\n{mode} mode: the page's {key} is not what the fixtures make it\n{}",
+                run.describe()
+            );
+        };
+        expect("background", "rgb(250, 248, 240)"); // from style.css
+        expect("script", "ran"); // app.js sets data-js="ran"
+        expect("image", "loaded"); // images/logo.png
+        expect("title", "weblab");
+    }
 
     let png = std::fs::read(&screenshot).unwrap_or_default();
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "\n{mode} mode: no screenshot at {}\n{}",
+        "\nno screenshot at {}\n{}",
         screenshot.display(),
         run.describe()
     );
 
-    let log = server.stop_and_read_log();
-    for path in ["/index.html", "/style.css", "/app.js", "/images/logo.png"] {
-        let served = log
+    for (mode, server) in servers {
+        let log = server.stop_and_read_log();
+        for path in ["/index.html", "/style.css", "/app.js", "/images/logo.png"] {
+            let served = log.iter().any(|entry| {
+                requested(entry, path) && matches!(entry.status, Some(200) | Some(304))
+            });
+            assert!(
+                served,
+                "\n{mode} mode: the browser never got {path}\n{}",
+                show_log(&log)
+            );
+        }
+        // The favicon exists, and a connection that sends nothing is closed without a
+        // word: neither may show up as an error (a 408 here would mean a preconnect was
+        // answered).
+        let errors: Vec<&LogEntry> = log
             .iter()
-            .any(|entry| requested(entry, path) && matches!(entry.status, Some(200) | Some(304)));
+            .filter(|entry| !matches!(entry.status, Some(s) if s < 400))
+            .collect();
         assert!(
-            served,
-            "\n{mode} mode: the browser never got {path}\n{}",
+            errors.is_empty(),
+            "\n{mode} mode: the browser's requests got errors\n{}",
             show_log(&log)
         );
     }
-    // The favicon exists, and a connection that sends nothing is closed without a word:
-    // neither may show up as an error (a 408 here would mean a preconnect was answered).
-    let errors: Vec<&LogEntry> = log
-        .iter()
-        .filter(|entry| !matches!(entry.status, Some(s) if s < 400))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "\n{mode} mode: the browser's requests got errors\n{}",
-        show_log(&log)
-    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -135,7 +174,7 @@ fn page_renders_with_its_stylesheet_image_and_script(mode: Mode) {
 
 /// The browser to run, or `None` after saying on stderr that the test is skipped.
 /// Panics instead when `CI` is set: there, a missing browser is a broken setup.
-fn chromium_or_skip(mode: Mode) -> Option<PathBuf> {
+fn chromium_or_skip() -> Option<PathBuf> {
     if let Some(found) = find_chromium() {
         return Some(found);
     }
@@ -145,10 +184,7 @@ fn chromium_or_skip(mode: Mode) -> Option<PathBuf> {
         panic!("CI is set and {message}");
     }
     // Straight to stderr, past the test harness's capture, so the skip is seen.
-    let _ = writeln!(
-        std::io::stderr(),
-        "browser test ({mode}) SKIPPED: {message}"
-    );
+    let _ = writeln!(std::io::stderr(), "browser test SKIPPED: {message}");
     None
 }
 
