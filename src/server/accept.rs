@@ -339,3 +339,84 @@ pub(crate) fn refuse(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Tc
     });
     stream
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::{Config, Server};
+    use std::os::fd::AsRawFd;
+
+    /// The listen queue of a listening socket, from Linux's `TCP_INFO`: (connections
+    /// waiting to be accepted, most that may wait).
+    fn queue(listener: &TcpListener) -> (u32, u32) {
+        // SAFETY: an all-zero tcp_info is a valid value of that plain C struct.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `info`.
+        let got = unsafe {
+            libc::getsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                std::ptr::addr_of_mut!(info).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(got, 0, "TCP_INFO: {}", io::Error::last_os_error());
+        // For a listening socket Linux reports the queue in these two fields.
+        (info.tcpi_unacked, info.tcpi_sacked)
+    }
+
+    fn server() -> Server {
+        let log = Arc::new(crate::log::NoLog);
+        Server::bind("127.0.0.1:0", std::env::temp_dir(), Config::default(), log).expect("bind")
+    }
+
+    #[test]
+    fn the_listen_queue_holds_up_to_the_backlog_or_the_systems_limit() {
+        let server = server();
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .expect("somaxconn")
+            .trim()
+            .parse()
+            .expect("a number");
+        let (_, most) = queue(&server.listener);
+        assert_eq!(most, somaxconn.min(BACKLOG as u32));
+    }
+
+    /// One turn takes at most a batch, and only one when the loop wants no more, so that
+    /// a loop cannot take every waiting connection from the others.
+    #[test]
+    fn one_turn_accepts_at_most_a_batch() {
+        let server = server();
+        let listener = Arc::new(server.listener.try_clone().expect("a second handle"));
+        let mut acceptor = Acceptor::new(&listener, &server.shared, 0, true).expect("acceptor");
+        let waiting = ACCEPT_BATCH + 4;
+        let clients: Vec<TcpStream> = (0..waiting)
+            .map(|_| TcpStream::connect(server.local_addr()).expect("connect"))
+            .collect();
+        // The handshakes complete in the kernel, not always before connect returns.
+        let started = Instant::now();
+        while queue(&listener).0 < waiting as u32 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                queue(&listener)
+            );
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            acceptor.accept(|_| false).len(),
+            1,
+            "a loop that wants no more"
+        );
+        assert_eq!(
+            acceptor.accept(|_| true).len(),
+            ACCEPT_BATCH,
+            "a loop that wants all"
+        );
+        assert_eq!(acceptor.accept(|_| true).len(), waiting - 1 - ACCEPT_BATCH);
+        assert!(acceptor.accept(|_| true).is_empty(), "none left");
+        drop(clients);
+    }
+}
