@@ -19,6 +19,25 @@ fn python_is_here() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The Python interpreter itself, quoted for a command template: `python3` on the PATH can
+/// be a launcher script (pyenv's shims are), which costs more than the interpreter's own
+/// start, and a grading run starts a Python server for every behaviour. `python3` itself
+/// if the interpreter does not say where it is.
+fn python() -> &'static str {
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let asked = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output();
+        let path = asked
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|path| !path.is_empty() && Path::new(path).is_file());
+        path.map_or_else(|| "python3".to_string(), |path| format!("\"{path}\""))
+    })
+}
+
 /// Runs `grade all` on one student's server or client (the other role is not graded),
 /// and returns the score, the maximum and the names of the failed behaviours of that
 /// role, read from the JSON.
@@ -29,8 +48,12 @@ fn python_is_here() -> bool {
 fn grade(program: &str, role: Role, json: &Path) -> (u32, u32, Vec<String>) {
     let path = students().join(program);
     let command = match role {
-        Role::Server => format!("python3 \"{}\" 0 {{root}}", path.display()),
-        Role::Client => format!("python3 \"{}\" {{host}} {{port}} {{path}}", path.display()),
+        Role::Server => format!("{} \"{}\" 0 {{root}}", python(), path.display()),
+        Role::Client => format!(
+            "{} \"{}\" {{host}} {{port}} {{path}}",
+            python(),
+            path.display()
+        ),
     };
     let ran = Command::new(env!("CARGO_BIN_EXE_grade"))
         .args(["all", "--json"])
@@ -531,7 +554,8 @@ fn grading_only_a_client_scores_the_client_and_says_no_server_was_given() {
         .env(
             "WEBLAB_CLIENT",
             format!(
-                "python3 \"{}\" {{host}} {{port}} {{path}}",
+                "{} \"{}\" {{host}} {{port}} {{path}}",
+                python(),
                 client.display()
             ),
         )
