@@ -275,6 +275,47 @@ mod tests {
         poller.delete(&server).unwrap();
     }
 
+    /// An event says what its socket is ready for: a new connection can be written to, and
+    /// a reset connection is both readable and writable, so that the read or the write that
+    /// follows reports the error.
+    #[test]
+    fn an_event_says_what_the_socket_is_ready_for() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let poller = Poller::new().unwrap();
+        // SAFETY: deleted below, before `server` closes.
+        unsafe { poller.add_with_mode(&server, Event::all(1), PollMode::Edge) }.unwrap();
+        let mut events = Events::new();
+        let mut next = || {
+            poller
+                .wait(&mut events, Some(Duration::from_secs(10)))
+                .unwrap();
+            let got: Vec<(bool, bool)> = events.iter().map(|e| (e.readable, e.writable)).collect();
+            got
+        };
+        assert_eq!(next(), [(false, true)], "a new connection: writable only");
+        // SO_LINGER with a zero timeout makes close send a reset.
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: setsockopt reads `linger`, which lives through the call.
+        let set = unsafe {
+            libc::setsockopt(
+                client.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                std::ptr::addr_of!(linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(set, 0);
+        drop(client);
+        assert_eq!(next(), [(true, true)], "a reset connection: both");
+        poller.delete(&server).unwrap();
+    }
+
     #[test]
     fn notify_ends_a_wait_with_no_events() {
         let poller = std::sync::Arc::new(Poller::new().unwrap());
