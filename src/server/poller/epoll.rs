@@ -271,8 +271,9 @@ mod tests {
             .wait(&mut events, Some(Duration::from_secs(10)))
             .unwrap();
         // Watched for reading only: not reported writable, though it is.
-        let got: Vec<(usize, bool, bool)> =
-            (events.iter()).map(|e| (e.key, e.readable, e.writable)).collect();
+        let got: Vec<(usize, bool, bool)> = (events.iter())
+            .map(|e| (e.key, e.readable, e.writable))
+            .collect();
         assert_eq!(got, [(7, true, false)]);
         poller.delete(&server).unwrap();
     }
